@@ -1,0 +1,214 @@
+#!/bin/bash
+# dm-odx VM runner: the one way a test or a demo reaches a kernel.
+#
+#   tests/vm/run.sh [options] -- COMMAND [ARG...]
+#
+#   --kernel stock|debug  stock: the pinned Debian kernel and its modules;
+#                         debug: the project's test kernel (KUnit, KASAN,
+#                         lockdep, kmemleak), see tests/kernel/build.sh
+#   --ksrc DIR            the built test kernel tree (debug; default: ask
+#                         tests/kernel/build.sh)
+#   --disk SIZE           add a sparse virtio disk (repeatable; /dev/vda,
+#                         /dev/vdb, ... in order)
+#   --mem MIB             guest memory (default 3072)
+#   --smp N               guest CPUs (default: host CPUs)
+#   --timeout SECONDS     kill the guest after this long (default 1800)
+#   --out DIR             keep the console log, dmesg and output here
+#                         (default build/vm/<kernel>-<pid>)
+#   --quiet               do not stream the command's output
+#
+# The guest boots a busybox initramfs that loads the kernel's modules,
+# mounts the host's root read-only over 9p (the host's tools, the built
+# module and odxctl are at the same paths in the guest) and the output
+# directory read-write, then runs COMMAND with bash as root, with
+# DM_DISABLE_UDEV=1 and ODX_KO set to the module built for that kernel.
+#
+# Exit status: the command's, or 124 if the guest timed out, 125 if the
+# guest died before the command finished, 126 if the kernel log shows a
+# BUG, WARNING, KASAN, lockdep or kmemleak report (even if the command
+# passed).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../../kernel.env
+. "$top/kernel.env"
+
+flavor=stock
+ksrc=
+disks=()
+mem=3072
+smp=$(nproc)
+tmo=1800
+out=
+quiet=0
+
+die() { echo "vm: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) flavor=$2; shift 2 ;;
+	--ksrc) ksrc=$2; shift 2 ;;
+	--disk) disks+=("$2"); shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--timeout) tmo=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--quiet) quiet=1; shift ;;
+	--) shift; break ;;
+	*) die "unknown option '$1' (see the top of $0)" ;;
+	esac
+done
+[ $# -gt 0 ] || die "no command given"
+
+case "$flavor" in
+stock)
+	kver=$KERNEL_ABI
+	kernel=/boot/vmlinuz-$kver
+	moddir=/lib/modules/$kver
+	ko=$top/build/stock/dm-odx.ko
+	[ -r "$kernel" ] || die "$kernel missing: run 'make deps'"
+	;;
+debug)
+	[ -n "$ksrc" ] || ksrc=$("$top/tests/kernel/build.sh")
+	kernel=$ksrc/arch/x86/boot/bzImage
+	kver=$(cat "$ksrc/include/config/kernel.release")
+	moddir=
+	ko=$top/build/debug/dm-odx.ko
+	[ -r "$kernel" ] || die "$kernel missing: run tests/kernel/build.sh"
+	;;
+*) die "--kernel must be stock or debug, not '$flavor'" ;;
+esac
+[ -r "$ko" ] || die "$ko missing: run 'make modules-test'"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
+[ -x /bin/busybox ] || die "/bin/busybox missing: run 'make deps'"
+
+[ -n "$out" ] || out=$top/build/vm/$flavor-$$
+rm -rf "$out"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+# --- initramfs: busybox, the modules the guest needs, and /init -----------
+initrd_root=$out/initramfs
+mkdir -p "$initrd_root"/{bin,proc,sys,dev,host,lib/modules}
+cp /bin/busybox "$initrd_root/bin/busybox"
+
+# Modules of the stock kernel, decompressed (busybox insmod cannot read
+# .ko.xz) and listed in dependency order.
+guest_modules="virtio_blk 9pnet_virtio 9p dm-mod dm-bufio dm-thin-pool
+	dm-flakey dm-log-writes dm-delay dm-zero brd loop xfs"
+: > "$initrd_root/modules.order"
+if [ -n "$moddir" ]; then
+	depflags=(-S "$kver")
+	if [ ! -e "$moddir/modules.dep" ]; then
+		# the package shipped no modules.dep: make one in a copy
+		mroot=$top/build/vm/modroot
+		mkdir -p "$mroot/lib/modules"
+		ln -sfn "$moddir" "$mroot/lib/modules/$kver"
+		depmod -b "$mroot" "$kver"
+		depflags+=(-d "$mroot")
+	fi
+	for m in $guest_modules; do
+		modprobe "${depflags[@]}" --show-depends "$m" |
+			awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r path; do
+		name=$(basename "${path%.xz}")
+		case "$path" in
+		*.xz) xz -dc "$path" > "$initrd_root/lib/modules/$name" ;;
+		*) cp "$path" "$initrd_root/lib/modules/$name" ;;
+		esac
+		echo "$name" >> "$initrd_root/modules.order"
+	done
+fi
+
+cat > "$initrd_root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules.order); do
+	insmod /lib/modules/$m || echo "odx-vm: insmod $m failed"
+done
+out=$(sed -n 's/.*odxvm_out=\([^ ]*\).*/\1/p' /proc/cmdline)
+top=$(sed -n 's/.*odxvm_top=\([^ ]*\).*/\1/p' /proc/cmdline)
+opts=trans=virtio,version=9p2000.L,msize=262144
+if ! mount -t 9p -o $opts,ro,cache=loose hostroot /host ||
+   ! mount -t 9p -o $opts odxout /host$out; then
+	echo "odx-vm: cannot mount the host's file systems"
+	echo o > /proc/sysrq-trigger
+fi
+for d in tmp run var/tmp root; do
+	mount -t tmpfs -o mode=1777 tmpfs /host/$d
+done
+mount --move /dev /host/dev
+mount --move /proc /host/proc
+mount --move /sys /host/sys
+exec switch_root /host /bin/bash $top/tests/vm/guest.sh $out
+EOF
+chmod +x "$initrd_root/init"
+(cd "$initrd_root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
+rm -rf "$initrd_root"
+
+# --- what the guest runs --------------------------------------------------
+{
+	echo "export ODX_TOP=$(printf %q "$top")"
+	echo "export ODX_KO=$(printf %q "$ko")"
+	echo "export ODX_KERNEL=$(printf %q "$flavor")"
+	echo "export ODX_KVER=$(printf %q "$kver")"
+	echo "export ODX_KSRC=$(printf %q "$ksrc")"
+	echo "export ODX_OUT=$(printf %q "$out")"
+	echo "export ODXCTL=$(printf %q "$top/userspace/odxctl")"
+	printf 'cd %q\n' "$top"
+	printf '%q ' "$@"
+	echo
+} > "$out/cmd.sh"
+
+drives=()
+i=0
+for size in "${disks[@]}"; do
+	truncate -s "$size" "$out/disk$i.img"
+	drives+=(-drive "file=$out/disk$i.img,if=virtio,format=raw,cache=unsafe,discard=unmap")
+	i=$((i + 1))
+done
+
+: > "$out/output"
+if [ $quiet = 0 ]; then
+	tail -n +1 -F "$out/output" 2>/dev/null &
+	tailpid=$!
+	trap 'kill $tailpid 2>/dev/null || true' EXIT
+fi
+
+set +e
+timeout --signal=KILL "$tmo" qemu-system-x86_64 \
+	-machine q35 -accel tcg,thread=multi -cpu max -smp "$smp" -m "$mem" \
+	-nodefaults -display none -no-reboot \
+	-serial "file:$out/console.log" \
+	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 loglevel=6 odxvm_out=$out odxvm_top=$top" \
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$out,mount_tag=odxout,security_model=none,multidevs=remap" \
+	"${drives[@]}" > "$out/qemu.log" 2>&1
+qrc=$?
+set -e
+sleep 0.3
+[ $quiet = 1 ] || kill "$tailpid" 2>/dev/null || true
+rm -f "$out"/disk*.img
+
+# --- verdict ---------------------------------------------------------------
+splat='BUG:|WARNING:|KASAN:|UBSAN:|Kernel panic|Oops|general protection fault|kernel BUG at|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|blocked for more than|unreferenced object'
+if grep -E "$splat" "$out/console.log" "$out/kmemleak" > "$out/splats" 2>/dev/null; then
+	echo "vm: the guest kernel reported a problem ($out/console.log):" >&2
+	head -n 20 "$out/splats" >&2
+	exit 126
+fi
+if [ $qrc = 137 ]; then
+	echo "vm: guest timed out after $tmo s ($out/console.log):" >&2
+	tail -n 20 "$out/console.log" >&2
+	exit 124
+fi
+if [ ! -s "$out/rc" ]; then
+	echo "vm: the guest died before the command finished (qemu exit $qrc, $out/console.log):" >&2
+	tail -n 20 "$out/console.log" "$out/qemu.log" >&2
+	exit 125
+fi
+exit "$(cat "$out/rc")"
