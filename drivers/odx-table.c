@@ -29,9 +29,9 @@ int odx_parse_slab_size(const char *arg, u32 *slab_sectors, char **error)
 	u32 v;
 
 	if (kstrtou32(arg, 10, &v) || !is_power_of_2(v) ||
-	    v < ODX_MIN_SLAB_SECTORS || v > ODX_MAX_SLAB_SECTORS) {
+	    v < ODX_SLAB_SECTORS_MIN || v > ODX_SLAB_SECTORS_MAX) {
 		DMERR("invalid slab size '%s': must be a power of two from %u to %u sectors (64 KiB to 1 GiB)",
-		      arg, ODX_MIN_SLAB_SECTORS, ODX_MAX_SLAB_SECTORS);
+		      arg, ODX_SLAB_SECTORS_MIN, ODX_SLAB_SECTORS_MAX);
 		*error = "Invalid slab size";
 		return -EINVAL;
 	}

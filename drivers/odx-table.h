@@ -12,11 +12,9 @@
 #define DM_ODX_TABLE_H
 
 #include <linux/types.h>
+#include <uapi/linux/dm-odx.h>
 
 struct dm_arg_set;
-
-#define ODX_MIN_SLAB_SECTORS	128U		/* 64 KiB */
-#define ODX_MAX_SLAB_SECTORS	2097152U	/* 1 GiB */
 
 enum odx_feature {
 	ODX_FEAT_SKIP_ZEROING,

@@ -13,7 +13,12 @@ mkdir -p /dev/shm /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-ln -sf /proc/self/fd /dev/fd 2>/dev/null
+# devtmpfs has none of these links; a missing /dev/stdout silently
+# becomes a regular file when something writes to it
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 ln -sf /proc/mounts /dev/mtab 2>/dev/null
 hostname odx-guest 2>/dev/null
 
@@ -24,7 +29,8 @@ if [ -w $kmemleak ]; then
 	echo clear > $kmemleak
 fi
 
-bash "$out/cmd.sh" > "$out/output" 2>&1 < /dev/null
+# append: tools that reopen /dev/stdout (the kselftest runner) append too
+bash "$out/cmd.sh" >> "$out/output" 2>&1 < /dev/null
 rc=$?
 
 dmesg > "$out/dmesg"

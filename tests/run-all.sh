@@ -1,0 +1,73 @@
+#!/bin/bash
+# The test command (make check): build everything, run the KUnit suites on
+# the test kernel and the kselftests on both kernels, each in its own VM,
+# and end with one line 'N passed, N failed, N skipped'.
+#
+# Environment:
+#   ODX_KERNELS   which kernels run the kselftests (default "debug stock")
+#   ODX_TIMEOUT   per-VM timeout in seconds (default 2400)
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+kernels=${ODX_KERNELS:-debug stock}
+tmo=${ODX_TIMEOUT:-2400}
+res=$top/build/results
+start=$SECONDS
+
+step() { printf '\n### %s (%ds)\n' "$*" $((SECONDS - start)); }
+
+rm -rf "$res"
+mkdir -p "$res"
+summary=()
+
+step "building the test kernel (cached after the first run)"
+if ! ksrc=$(tests/kernel/build.sh); then
+	echo "run-all: the test kernel did not build" >&2
+	python3 tests/ktap_summary.py --fail "build=test kernel build failed"
+	exit 1
+fi
+
+step "building dm-odx.ko for both kernels and odxctl"
+if ! make -s all modules-test KSRC="$ksrc" > "$res/build.log" 2>&1 ||
+   ! tests/selftests/install.sh "$ksrc" build/kselftest >> "$res/build.log" 2>&1; then
+	tail -n 40 "$res/build.log" >&2
+	python3 tests/ktap_summary.py --fail "build=module, odxctl or kselftest build failed"
+	exit 1
+fi
+
+# run_vm LABEL KERNEL COMMAND...: run in a VM; on a failure of the VM
+# itself (timeout, crash, kernel splat) record it as a failure.
+run_vm() {
+	local label=$1 kernel=$2 rc
+	shift 2
+	tests/vm/run.sh --kernel "$kernel" --ksrc "$ksrc" --timeout "$tmo" \
+		--out "build/vm/$label" "$@"
+	rc=$?
+	case $rc in
+	124) summary+=(--fail "$label=guest timed out") ;;
+	125) summary+=(--fail "$label=guest died") ;;
+	126) summary+=(--fail "$label=kernel reported a problem (build/vm/$label/splats)") ;;
+	esac
+	return $rc
+}
+
+step "KUnit on the test kernel"
+run_vm kunit debug --quiet -- sh -c 'insmod "$ODX_KO" && rmmod dm_odx'
+if [ -s build/vm/kunit/dmesg ]; then
+	python3 "$ksrc/tools/testing/kunit/kunit.py" parse \
+		--json="$res/kunit.json" build/vm/kunit/dmesg > "$res/kunit.txt" 2>&1
+	grep -E '^\[|Testing complete|FAILED|CRASHED' "$res/kunit.txt" | tail -n 60
+	summary+=(--kunit "debug=$res/kunit.json")
+fi
+
+for k in $kernels; do
+	step "kselftests on the $k kernel"
+	run_vm "kselftest-$k" "$k" --disk 256M --disk 4G --disk 4G --disk 4G -- \
+		"$top/build/kselftest/run_kselftest.sh"
+	cp "build/vm/kselftest-$k/output" "$res/kselftest-$k.tap" 2>/dev/null &&
+		summary+=(--kselftest "$k=$res/kselftest-$k.tap")
+done
+
+step "summary"
+python3 tests/ktap_summary.py "${summary[@]}"

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the dm-odx kselftests. Sourced, never run.
+#
+# Environment (set by the VM runner, tests/vm/run.sh):
+#   ODX_KO        the dm-odx.ko built for the running kernel; if unset the
+#                 tests use 'modprobe dm-odx' (an installed module)
+#   ODX_META_DEV  metadata device (default /dev/vda)
+#   ODX_DATA_DEV  data device (default /dev/vdb)
+
+ksft_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The installed layout has kselftest/ next to dm-odx/.
+for h in "$ksft_dir/../kselftest/ktap_helpers.sh" \
+	 "${ODX_KSRC:-/nonexistent}/tools/testing/selftests/kselftest/ktap_helpers.sh"; do
+	if [ -r "$h" ]; then
+		# shellcheck disable=SC1090
+		. "$h"
+		break
+	fi
+done
+type ktap_print_header >/dev/null 2>&1 || {
+	echo "Bail out! ktap_helpers.sh not found"; exit 1; }
+
+META=${ODX_META_DEV:-/dev/vda}
+DATA=${ODX_DATA_DEV:-/dev/vdb}
+ODX_TEST_PREFIX=odxtest
+
+odx_require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		ktap_skip_all "must be run as root"
+		exit "$KSFT_SKIP"
+	fi
+}
+
+odx_module_loaded() {
+	grep -q '^dm_odx ' /proc/modules
+}
+
+odx_load() {
+	odx_module_loaded && return 0
+	if [ -n "${ODX_KO:-}" ]; then
+		insmod "$ODX_KO"
+	else
+		modprobe dm-odx
+	fi
+}
+
+odx_unload() {
+	odx_module_loaded || return 0
+	rmmod dm_odx
+}
+
+# Remove every device-mapper device this test suite made.
+odx_cleanup() {
+	local d
+	for d in $(dmsetup ls 2>/dev/null | awk '{print $1}'); do
+		case "$d" in
+		"$ODX_TEST_PREFIX"*) dmsetup remove --retry "$d" >/dev/null 2>&1 ;;
+		esac
+	done
+}
+
+# Zero the start of both devices: a clean volume.
+odx_wipe() {
+	dd if=/dev/zero of="$META" bs=1M count=4 oflag=direct status=none
+	dd if=/dev/zero of="$DATA" bs=1M count=4 oflag=direct status=none
+}
+
+# Put a marker in the kernel log; odx_klog_since prints what followed it.
+odx_klog_mark() {
+	ODX_MARK="odx-selftest-mark-$$-$RANDOM$RANDOM"
+	echo "$ODX_MARK" > /dev/kmsg
+}
+
+odx_klog_since() {
+	dmesg | sed -n "/$ODX_MARK/,\$p" | tail -n +2
+}
+
+odx_sectors() {
+	blockdev --getsz "$1"
+}
+
+# Print a diagnostic line (goes into the KTAP stream as a comment).
+odx_diag() {
+	echo "# $*"
+}
+
+# Checksum of the first MiBs of a device, to prove nothing was written.
+odx_devsum() {
+	dd if="$1" bs=1M count="${2:-1}" iflag=direct status=none | sha256sum | cut -c1-16
+}
