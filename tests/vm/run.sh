@@ -15,6 +15,7 @@
 #   --timeout SECONDS     kill the guest after this long (default 1800)
 #   --out DIR             keep the console log, dmesg and output here
 #                         (default build/vm/<kernel>-<pid>)
+#   --append ARGS         extra kernel command line
 #   --quiet               do not stream the command's output
 #
 # The guest boots a busybox initramfs that loads the kernel's modules,
@@ -41,6 +42,7 @@ smp=$(nproc)
 tmo=1800
 out=
 quiet=0
+append=
 
 die() { echo "vm: $*" >&2; exit 2; }
 
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--timeout) tmo=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--append) append="$append $2"; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	--) shift; break ;;
 	*) die "unknown option '$1' (see the top of $0)" ;;
@@ -184,7 +187,7 @@ timeout --signal=KILL "$tmo" qemu-system-x86_64 \
 	-nodefaults -display none -no-reboot \
 	-serial "file:$out/console.log" \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=6 odxvm_out=$out odxvm_top=$top" \
+	-append "console=ttyS0 panic=-1 loglevel=6 odxvm_out=$out odxvm_top=$top$append" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=odxout,security_model=none,multidevs=remap" \
 	"${drives[@]}" > "$out/qemu.log" 2>&1
