@@ -11,18 +11,9 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
-#include "odx-slab.h"
-#include "odx-table.h"
+#include "odx.h"
 
 #define DM_MSG_PREFIX "odx"
-
-struct odx_target {
-	struct dm_target *ti;
-	struct dm_dev *meta_dev;
-	struct dm_dev *data_dev;
-	struct odx_geometry geo;
-	struct odx_features features;
-};
 
 static int odx_open_dev(struct dm_target *ti, const char *path,
 			const char *role, blk_mode_t mode,
@@ -43,7 +34,8 @@ static int odx_open_dev(struct dm_target *ti, const char *path,
 static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
-	struct odx_target *ot;
+	struct odx_md_config cfg = { };
+	struct odx_volume *ot;
 	blk_mode_t mode;
 	u32 slab_sectors;
 	int r;
@@ -92,9 +84,47 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_data;
 	}
 
+	ot->mode = (mode & BLK_OPEN_WRITE) ? ODX_MODE_RW : ODX_MODE_RO;
+	cfg.meta_bdev = ot->meta_dev->bdev;
+	cfg.data_bdev = ot->data_dev->bdev;
+	cfg.slab_sectors = slab_sectors;
+	cfg.data_slabs = odx_whole_slabs(&ot->geo,
+					 bdev_nr_sectors(ot->data_dev->bdev));
+	cfg.virtual_sectors = ti->len;
+	cfg.read_only = ot->mode == ODX_MODE_RO;
+	ot->md = odx_md_get(&cfg, &ti->error);
+	if (IS_ERR(ot->md)) {
+		r = PTR_ERR(ot->md);
+		goto bad_data;
+	}
+
+	r = odx_io_init(ot);
+	if (r) {
+		ti->error = "Cannot set up the I/O path";
+		goto bad_md;
+	}
+
+	r = dm_set_target_max_io_len(ti, slab_sectors);
+	if (r) {
+		ti->error = "Cannot set the slab size as the largest I/O";
+		goto bad_io;
+	}
+	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
+	ti->num_write_zeroes_bios = 1;
+	if (!odx_feature(&ot->features, ODX_FEAT_IGNORE_DISCARD)) {
+		ti->num_discard_bios = 1;
+		ti->discards_supported = true;
+	}
+	ti->per_io_data_size = sizeof(struct odx_bio);
+	ti->accounts_remapped_io = true;
 	ti->private = ot;
 	return 0;
 
+bad_io:
+	odx_io_exit(ot);
+bad_md:
+	odx_md_put(ot->md);
 bad_data:
 	dm_put_device(ti, ot->data_dev);
 bad_meta:
@@ -106,40 +136,43 @@ bad:
 
 static void odx_dtr(struct dm_target *ti)
 {
-	struct odx_target *ot = ti->private;
+	struct odx_volume *ot = ti->private;
 
+	odx_io_exit(ot);
+	odx_md_put(ot->md);
 	dm_put_device(ti, ot->data_dev);
 	dm_put_device(ti, ot->meta_dev);
 	kfree(ot);
-}
-
-/*
- * The volume's I/O path arrives with the thin-provisioning core; until
- * then every bio is refused rather than pretending to store data.
- */
-static int odx_map(struct dm_target *ti, struct bio *bio)
-{
-	return DM_MAPIO_KILL;
 }
 
 static void odx_status(struct dm_target *ti, status_type_t type,
 		       unsigned int status_flags, char *result,
 		       unsigned int maxlen)
 {
-	struct odx_target *ot = ti->private;
+	static const char * const modes[] = {
+		[ODX_MODE_RW] = "rw",
+		[ODX_MODE_RO] = "ro",
+		[ODX_MODE_OUT_OF_DATA_SPACE] = "out_of_data_space",
+		[ODX_MODE_FAIL] = "fail",
+	};
+	struct odx_volume *ot = ti->private;
+	struct odx_md_stats st;
 	unsigned int sz = 0;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("0 0/0 0/0 0 %s %s %s - 0",
-		       odx_feature(&ot->features, ODX_FEAT_READ_ONLY) ?
-				"ro" : "rw",
+		odx_md_stats(ot->md, &st);
+		DMEMIT("%llu %llu/%llu %llu/%llu %llu %s %s %s %s 0",
+		       st.txn_id, st.meta_used_blocks, st.meta_total_blocks,
+		       st.used_slabs, st.data_slabs, st.shared_slabs,
+		       modes[READ_ONCE(ot->mode)],
 		       odx_feature(&ot->features, ODX_FEAT_IGNORE_DISCARD) ?
 				"ignore_discard" :
 		       odx_feature(&ot->features, ODX_FEAT_NO_DISCARD_PASSDOWN) ?
 				"no_discard_passdown" : "discard_passdown",
 		       odx_feature(&ot->features, ODX_FEAT_ERROR_IF_NO_SPACE) ?
-				"error_if_no_space" : "queue_if_no_space");
+				"error_if_no_space" : "queue_if_no_space",
+		       st.needs_check ? "needs_check" : "-");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u", ot->meta_dev->name, ot->data_dev->name,
@@ -152,10 +185,58 @@ static void odx_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+static void odx_presuspend(struct dm_target *ti)
+{
+	odx_io_presuspend(ti->private);
+}
+
+static void odx_postsuspend(struct dm_target *ti)
+{
+	odx_io_postsuspend(ti->private);
+}
+
+/* Pick up a grown data device or table length. */
+static int odx_preresume(struct dm_target *ti)
+{
+	struct odx_volume *ot = ti->private;
+	int r;
+
+	if (ot->mode == ODX_MODE_RO)
+		return 0;
+	r = odx_md_resize(ot->md,
+			  odx_whole_slabs(&ot->geo,
+					  bdev_nr_sectors(ot->data_dev->bdev)),
+			  ti->len);
+	if (r)
+		DMERR("%s: cannot grow the volume: error %d",
+		      dm_table_device_name(ti->table), r);
+	return r;
+}
+
+static void odx_resume(struct dm_target *ti)
+{
+	odx_io_resume(ti->private);
+}
+
+static void odx_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct odx_volume *ot = ti->private;
+	unsigned int slab_bytes = ot->geo.slab_sectors << SECTOR_SHIFT;
+
+	limits->max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT;
+	if (odx_feature(&ot->features, ODX_FEAT_IGNORE_DISCARD)) {
+		limits->max_hw_discard_sectors = 0;
+		return;
+	}
+	/* whole slabs are released; reads after any discard return zeros */
+	limits->discard_granularity = slab_bytes;
+	limits->max_hw_discard_sectors = UINT_MAX >> SECTOR_SHIFT;
+}
+
 static int odx_iterate_devices(struct dm_target *ti,
 			       iterate_devices_callout_fn fn, void *data)
 {
-	struct odx_target *ot = ti->private;
+	struct odx_volume *ot = ti->private;
 
 	/* the virtual size may exceed the data device: report the latter */
 	return fn(ti, ot->data_dev, 0, bdev_nr_sectors(ot->data_dev->bdev),
@@ -169,22 +250,34 @@ static struct target_type odx_target_type = {
 	.ctr			= odx_ctr,
 	.dtr			= odx_dtr,
 	.map			= odx_map,
+	.end_io			= odx_end_io,
+	.presuspend		= odx_presuspend,
+	.postsuspend		= odx_postsuspend,
+	.preresume		= odx_preresume,
+	.resume			= odx_resume,
 	.status			= odx_status,
+	.io_hints		= odx_io_hints,
 	.iterate_devices	= odx_iterate_devices,
 };
 
 static int __init dm_odx_init(void)
 {
-	int r = dm_register_target(&odx_target_type);
+	int r = odx_io_module_init();
 
 	if (r)
+		return r;
+	r = dm_register_target(&odx_target_type);
+	if (r) {
 		DMERR("cannot register the odx target: error %d", r);
+		odx_io_module_exit();
+	}
 	return r;
 }
 
 static void __exit dm_odx_exit(void)
 {
 	dm_unregister_target(&odx_target_type);
+	odx_io_module_exit();
 }
 
 module_init(dm_odx_init);

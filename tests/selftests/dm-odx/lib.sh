@@ -89,3 +89,56 @@ odx_diag() {
 odx_devsum() {
 	dd if="$1" bs=1M count="${2:-1}" iflag=direct status=none | sha256sum | cut -c1-16
 }
+
+# --- volumes ----------------------------------------------------------------
+
+# odx_mkvol NAME VIRTUAL_MIB DATA_MIB [SLAB_SECTORS [FEATURES...]]
+# A fresh volume /dev/mapper/NAME: the data device is a dm-linear slice
+# ${NAME}-data of $DATA (so tests can grow it), the metadata device is
+# $META, wiped first.
+odx_mkvol() {
+	local name=$1 vmib=$2 dmib=$3 slab=${4:-128}
+	shift 4 2>/dev/null || shift $#
+	dd if=/dev/zero of="$META" bs=1M count=1 oflag=direct status=none || return 1
+	echo "0 $((dmib * 2048)) linear $DATA 0" | dmsetup create "$name-data" || return 1
+	odx_loadvol "$name" "$vmib" "$slab" "$@"
+}
+
+# odx_loadvol NAME VIRTUAL_MIB SLAB_SECTORS [FEATURES...]: create the odx
+# device over an existing ${NAME}-data (no wiping).
+odx_loadvol() {
+	local name=$1 vmib=$2 slab=$3 feat=
+	shift 3
+	[ $# -gt 0 ] && feat=" $# $*"
+	echo "0 $((vmib * 2048)) odx $META /dev/mapper/$name-data $slab$feat" |
+		dmsetup create "$name"
+}
+
+odx_rmvol() {
+	dmsetup remove --retry "$1" 2>/dev/null
+	dmsetup remove --retry "$1-data" 2>/dev/null
+	return 0
+}
+
+# odx_field NAME N: the Nth field of the odx status (1-based):
+#   1 txn  2 meta used/total  3 slabs used/total  4 shared  5 mode
+#   6 discard mode  7 no-space mode  8 needs_check  9 tokens
+odx_field() {
+	dmsetup status "$1" | awk -v n="$2" '{ print $(n + 3) }'
+}
+
+odx_used_slabs() {
+	odx_field "$1" 3 | cut -d/ -f1
+}
+
+# odx_sum DEV OFFSET_MIB LEN_MIB: checksum of a range, read with O_DIRECT
+odx_sum() {
+	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none |
+		sha256sum | cut -c1-32
+}
+
+# odx_is_zero DEV OFFSET_BYTES LEN_BYTES: the range reads as zeros
+odx_is_zero() {
+	cmp -s -n "$3" <(dd if="$1" bs=4096 iflag=direct,skip_bytes,count_bytes \
+		skip="$2" count="$3" status=none) /dev/zero
+}

@@ -17,6 +17,7 @@ good() {
 	local desc=$1 feat=$2 line table ok=1 maj min
 
 	line="0 $LEN odx $META $DATA 128${feat:+ $feat}"
+	odx_wipe
 	if ! echo "$line" | dmsetup create $NAME; then
 		ktap_test_fail "valid: $desc: create"
 		return
@@ -108,6 +109,7 @@ bad "low_water_mark not a number" "$P $META $DATA 128 2 low_water_mark lots" \
 
 # slab sizes at both ends of the range are accepted
 for s in 128 2097152; do
+	odx_wipe
 	if echo "0 $LEN odx $META $DATA $s" | dmsetup create $NAME &&
 	   [ "$(dmsetup table $NAME | awk '{print $6}')" = "$s" ]; then
 		ktap_test_pass "valid: slab size $s"

@@ -1,0 +1,773 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-odx: the bio path.
+ *
+ * map() serves what it can at once, without a lock: a read or write of a
+ * mapped slab is remapped to the data device, a read of an unmapped slab
+ * is answered with zeros. Everything else goes to one worker per volume
+ * (an ordered workqueue), which is also the only writer of the metadata:
+ *
+ *  - a write to an unmapped slab reserves a slab, has kcopyd zero it, and
+ *    only then inserts the mapping and sends the write (and any other
+ *    write that arrived for that slab meanwhile) on, so a mapping never
+ *    points at data that was not written;
+ *  - discard and write-zeroes unmap the whole slabs in their range and
+ *    have kcopyd zero the partial ones that are mapped;
+ *  - a flush, or a FUA write, while the metadata has changes not committed
+ *    waits for a commit; one commit serves every flush waiting for it.
+ *    The metadata is also committed about once a second when it changed,
+ *    and on suspend.
+ *
+ * A bio that was remapped to a data slab holds io_srcu until it completes;
+ * slabs freed by a commit are released for reuse only after a grace
+ * period, so no bio that looked up the old mapping can still reach them.
+ */
+#include <linux/dm-io.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "odx.h"
+
+#define DM_MSG_PREFIX "odx"
+
+static unsigned int no_space_timeout_secs = 60;
+module_param_named(no_space_timeout, no_space_timeout_secs, uint, 0644);
+MODULE_PARM_DESC(no_space_timeout,
+		 "Seconds a write waits for the data device to grow before it fails with ENOSPC (0: wait for ever)");
+
+#define ODX_COMMIT_PERIOD	HZ
+
+static struct kmem_cache *odx_alloc_cache;
+static struct kmem_cache *odx_zero_op_cache;
+
+static inline struct odx_bio *odx_bio_data(struct bio *bio)
+{
+	return dm_per_bio_data(bio, sizeof(struct odx_bio));
+}
+
+static inline sector_t odx_vsector(struct odx_volume *vol, struct bio *bio)
+{
+	return dm_target_offset(vol->ti, bio->bi_iter.bi_sector);
+}
+
+/*
+ * io_srcu is held from a bio's lookup to its completion, across contexts
+ * (srcu_down_read()/srcu_up_read()); tell sparse the imbalance is meant.
+ */
+static int odx_hold_io(struct odx_volume *vol)
+{
+	int idx = srcu_down_read(&vol->io_srcu);
+
+	__release(&vol->io_srcu);
+	return idx;
+}
+
+static void odx_drop_io(struct odx_volume *vol, struct odx_bio *ob)
+{
+	if (ob->srcu_idx < 0)
+		return;
+	__acquire(&vol->io_srcu);
+	srcu_up_read(&vol->io_srcu, ob->srcu_idx);
+	ob->srcu_idx = -1;
+}
+
+static void odx_wake(struct odx_volume *vol)
+{
+	queue_work(vol->wq, &vol->worker);
+}
+
+static void odx_defer(struct odx_volume *vol, struct bio_list *list,
+		      struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->lock, flags);
+	bio_list_add(list, bio);
+	spin_unlock_irqrestore(&vol->lock, flags);
+	odx_wake(vol);
+}
+
+static bool odx_uncommitted(struct odx_volume *vol)
+{
+	/* pairs with the smp_wmb() in odx_mark_uncommitted() */
+	smp_rmb();
+	return READ_ONCE(vol->uncommitted);
+}
+
+/* Before a metadata change becomes visible to map(). Worker only. */
+static void odx_mark_uncommitted(struct odx_volume *vol)
+{
+	WRITE_ONCE(vol->uncommitted, true);
+	smp_wmb();
+}
+
+static bool odx_writes_refused(struct odx_volume *vol)
+{
+	enum odx_mode mode = READ_ONCE(vol->mode);
+
+	return mode == ODX_MODE_RO || mode == ODX_MODE_FAIL;
+}
+
+void odx_io_set_failed(struct odx_volume *vol, const char *why)
+{
+	if (READ_ONCE(vol->mode) == ODX_MODE_FAIL)
+		return;
+	DMERR("%s: %s: volume is now read-only and needs a check",
+	      dm_table_device_name(vol->ti->table), why);
+	WRITE_ONCE(vol->mode, ODX_MODE_FAIL);
+	odx_md_fail(vol->md, why);
+}
+
+/*
+ * Look @bio's slab up and send it to the data device. Returns false, and
+ * leaves the bio alone, if the slab is not mapped.
+ */
+static bool odx_remap(struct odx_volume *vol, struct bio *bio, u64 vslab)
+{
+	struct odx_bio *ob = odx_bio_data(bio);
+	sector_t offset;
+	u32 pslab;
+
+	ob->srcu_idx = odx_hold_io(vol);
+	pslab = odx_md_lookup(vol->md, vslab);
+	if (pslab == ODX_MD_UNMAPPED) {
+		odx_drop_io(vol, ob);
+		return false;
+	}
+	offset = odx_offset_in_slab(&vol->geo, odx_vsector(vol, bio));
+	bio_set_dev(bio, vol->data_dev->bdev);
+	bio->bi_iter.bi_sector = odx_slab_start(&vol->geo, pslab) + offset;
+	return true;
+}
+
+int odx_map(struct dm_target *ti, struct bio *bio)
+{
+	struct odx_volume *vol = ti->private;
+	struct odx_bio *ob = odx_bio_data(bio);
+	u64 vslab;
+
+	ob->srcu_idx = -1;
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* device-mapper sends flushes as empty bios */
+		if (odx_uncommitted(vol)) {
+			odx_defer(vol, &vol->flushes, bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+		bio_set_dev(bio, vol->data_dev->bdev);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		break;
+	case REQ_OP_WRITE:
+		if (odx_writes_refused(vol))
+			return DM_MAPIO_KILL;
+		break;
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		if (odx_writes_refused(vol))
+			return DM_MAPIO_KILL;
+		odx_defer(vol, &vol->discards, bio);
+		return DM_MAPIO_SUBMITTED;
+	default:
+		return DM_MAPIO_KILL;
+	}
+
+	/* max_io_len keeps reads and writes inside one slab */
+	vslab = odx_slab_of(&vol->geo, odx_vsector(vol, bio));
+	if (odx_remap(vol, bio, vslab)) {
+		if (!(bio->bi_opf & REQ_FUA) || !odx_uncommitted(vol))
+			return DM_MAPIO_REMAPPED;
+		/* the mapping itself is not durable yet */
+		odx_drop_io(vol, ob);
+		odx_defer(vol, &vol->flushes, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+
+	if (bio_data_dir(bio) == READ) {
+		zero_fill_bio(bio);
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	odx_defer(vol, &vol->deferred, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int odx_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
+{
+	odx_drop_io(ti->private, odx_bio_data(bio));
+	return DM_ENDIO_DONE;
+}
+
+/* --- the worker's side ---------------------------------------------------- */
+
+static void odx_start_write(struct odx_volume *vol, struct bio *bio);
+
+/* Send a bio the worker holds on, now that its slab may be mapped. */
+static void odx_issue(struct odx_volume *vol, struct bio *bio,
+		      struct bio_list *need_commit)
+{
+	u64 vslab = odx_slab_of(&vol->geo, odx_vsector(vol, bio));
+	struct odx_bio *ob = odx_bio_data(bio);
+
+	if (!odx_remap(vol, bio, vslab)) {
+		/* unmapped again meanwhile, by a discard */
+		odx_start_write(vol, bio);
+		return;
+	}
+	if ((bio->bi_opf & REQ_FUA) && need_commit && odx_uncommitted(vol)) {
+		odx_drop_io(vol, ob);
+		bio_list_add(need_commit, bio);
+		return;
+	}
+	dm_submit_bio_remap(bio, NULL);
+}
+
+static struct odx_alloc *odx_alloc_find(struct odx_volume *vol, u64 vslab)
+{
+	struct rb_node *n = vol->allocs.rb_node;
+
+	while (n) {
+		struct odx_alloc *a = rb_entry(n, struct odx_alloc, node);
+
+		if (vslab < a->vslab)
+			n = n->rb_left;
+		else if (vslab > a->vslab)
+			n = n->rb_right;
+		else
+			return a;
+	}
+	return NULL;
+}
+
+static void odx_alloc_insert(struct odx_volume *vol, struct odx_alloc *new)
+{
+	struct rb_node **p = &vol->allocs.rb_node, *parent = NULL;
+
+	while (*p) {
+		struct odx_alloc *a = rb_entry(*p, struct odx_alloc, node);
+
+		parent = *p;
+		p = new->vslab < a->vslab ? &(*p)->rb_left : &(*p)->rb_right;
+	}
+	rb_link_node(&new->node, parent, p);
+	rb_insert_color(&new->node, &vol->allocs);
+}
+
+static void odx_alloc_zeroed(int read_err, unsigned long write_err,
+			     void *context)
+{
+	struct odx_alloc *a = context;
+	struct odx_volume *vol = a->vol;
+	unsigned long flags;
+
+	a->error = (read_err || write_err) ? -EIO : 0;
+	spin_lock_irqsave(&vol->lock, flags);
+	list_add_tail(&a->done, &vol->allocs_done);
+	spin_unlock_irqrestore(&vol->lock, flags);
+	odx_wake(vol);
+}
+
+static void odx_check_low_water(struct odx_volume *vol)
+{
+	struct odx_md_stats st;
+
+	if (!odx_feature(&vol->features, ODX_FEAT_LOW_WATER_MARK) ||
+	    !READ_ONCE(vol->lwm_armed))
+		return;
+	odx_md_stats(vol->md, &st);
+	if (st.free_slabs > vol->features.low_water_mark)
+		return;
+	WRITE_ONCE(vol->lwm_armed, false);
+	DMINFO("%s: reached low water mark of %llu free slabs, sending event",
+	       dm_table_device_name(vol->ti->table),
+	       vol->features.low_water_mark);
+	dm_table_event(vol->ti->table);
+}
+
+static void odx_bio_fail(struct bio *bio, blk_status_t status)
+{
+	bio->bi_status = status;
+	bio_endio(bio);
+}
+
+static int odx_commit(struct odx_volume *vol);
+
+static void odx_no_space(struct odx_volume *vol, struct bio *bio)
+{
+	unsigned long flags;
+
+	if (odx_feature(&vol->features, ODX_FEAT_ERROR_IF_NO_SPACE)) {
+		odx_bio_fail(bio, BLK_STS_NOSPC);
+		return;
+	}
+	spin_lock_irqsave(&vol->lock, flags);
+	if (bio_list_empty(&vol->nospace))
+		vol->nospace_since = jiffies;
+	bio_list_add(&vol->nospace, bio);
+	if (vol->mode == ODX_MODE_RW) {
+		vol->mode = ODX_MODE_OUT_OF_DATA_SPACE;
+		DMWARN("%s: out of data space, writes that need a slab wait up to %u s for the data device to grow",
+		       dm_table_device_name(vol->ti->table),
+		       no_space_timeout_secs);
+	}
+	spin_unlock_irqrestore(&vol->lock, flags);
+}
+
+static int odx_reserve(struct odx_volume *vol, u32 *pslab)
+{
+	int r = odx_md_reserve(vol->md, pslab);
+
+	if (r != -ENOSPC || !odx_md_dirty(vol->md))
+		return r;
+	/* slabs freed by the open transaction come back after a commit */
+	r = odx_commit(vol);
+	return r ? r : odx_md_reserve(vol->md, pslab);
+}
+
+/* A write to a slab that was unmapped when map() looked. */
+static void odx_start_write(struct odx_volume *vol, struct bio *bio)
+{
+	u64 vslab = odx_slab_of(&vol->geo, odx_vsector(vol, bio));
+	struct dm_io_region region;
+	struct odx_alloc *a;
+	u32 pslab;
+	int r;
+
+	if (odx_writes_refused(vol)) {
+		odx_bio_fail(bio, BLK_STS_IOERR);
+		return;
+	}
+
+	spin_lock_irq(&vol->lock);
+	a = odx_alloc_find(vol, vslab);
+	if (a) {
+		bio_list_add(&a->bios, bio);
+		spin_unlock_irq(&vol->lock);
+		return;
+	}
+	spin_unlock_irq(&vol->lock);
+
+	if (odx_md_lookup(vol->md, vslab) != ODX_MD_UNMAPPED) {
+		odx_issue(vol, bio, NULL);
+		return;
+	}
+
+	r = odx_reserve(vol, &pslab);
+	if (r == -ENOSPC) {
+		odx_no_space(vol, bio);
+		return;
+	}
+	if (r) {
+		odx_io_set_failed(vol, "cannot allocate a slab");
+		odx_bio_fail(bio, BLK_STS_IOERR);
+		return;
+	}
+	odx_check_low_water(vol);
+
+	a = kmem_cache_alloc(odx_alloc_cache, GFP_NOIO);
+	if (!a) {
+		odx_md_unreserve(vol->md, pslab);
+		odx_bio_fail(bio, BLK_STS_RESOURCE);
+		return;
+	}
+	a->vol = vol;
+	a->vslab = vslab;
+	a->pslab = pslab;
+	a->error = 0;
+	bio_list_init(&a->bios);
+	bio_list_add(&a->bios, bio);
+	spin_lock_irq(&vol->lock);
+	odx_alloc_insert(vol, a);
+	spin_unlock_irq(&vol->lock);
+
+	/* zero the whole slab: the rest of it must read as zeros */
+	region.bdev = vol->data_dev->bdev;
+	region.sector = odx_slab_start(&vol->geo, pslab);
+	region.count = vol->geo.slab_sectors;
+	dm_kcopyd_zero(vol->kcopyd, 1, &region, 0, odx_alloc_zeroed, a);
+}
+
+/* Zeroing done: insert the mapping and let the waiting writes go. */
+static void odx_finish_allocs(struct odx_volume *vol, struct list_head *done,
+			      struct bio_list *need_commit)
+{
+	struct odx_alloc *a, *tmp;
+	struct bio_list bios;
+	struct bio *bio;
+	int r;
+
+	list_for_each_entry_safe(a, tmp, done, done) {
+		r = a->error;
+		if (!r) {
+			odx_mark_uncommitted(vol);
+			r = odx_md_insert(vol->md, a->vslab, a->pslab);
+			if (r)
+				odx_io_set_failed(vol, "cannot insert a mapping");
+		}
+		if (r)
+			odx_md_unreserve(vol->md, a->pslab);
+
+		spin_lock_irq(&vol->lock);
+		rb_erase(&a->node, &vol->allocs);
+		bio_list_init(&bios);
+		bio_list_merge(&bios, &a->bios);
+		spin_unlock_irq(&vol->lock);
+
+		while ((bio = bio_list_pop(&bios))) {
+			if (r)
+				odx_bio_fail(bio, BLK_STS_IOERR);
+			else
+				odx_issue(vol, bio, need_commit);
+		}
+		list_del(&a->done);
+		kmem_cache_free(odx_alloc_cache, a);
+	}
+}
+
+/* --- discard and write-zeroes ---------------------------------------------- */
+
+static void odx_zero_op_put(struct odx_zero_op *op)
+{
+	if (!atomic_dec_and_test(&op->pending))
+		return;
+	op->bio->bi_status = op->error ? BLK_STS_IOERR : BLK_STS_OK;
+	bio_endio(op->bio);
+	kmem_cache_free(odx_zero_op_cache, op);
+}
+
+static void odx_partial_zeroed(int read_err, unsigned long write_err,
+			       void *context)
+{
+	struct odx_zero_op *op = context;
+
+	if (read_err || write_err)
+		op->error = -EIO;
+	odx_zero_op_put(op);
+}
+
+/* Zero [start, start + len) of the volume, inside one slab, if mapped. */
+static void odx_zero_partial(struct odx_volume *vol, struct odx_zero_op *op,
+			     sector_t start, sector_t len)
+{
+	u64 vslab = odx_slab_of(&vol->geo, start);
+	struct dm_io_region region;
+	u32 pslab;
+
+	if (!len)
+		return;
+	pslab = odx_md_lookup(vol->md, vslab);
+	if (pslab == ODX_MD_UNMAPPED)
+		return;		/* reads as zeros already */
+	region.bdev = vol->data_dev->bdev;
+	region.sector = odx_slab_start(&vol->geo, pslab) +
+			odx_offset_in_slab(&vol->geo, start);
+	region.count = len;
+	atomic_inc(&op->pending);
+	dm_kcopyd_zero(vol->kcopyd, 1, &region, 0, odx_partial_zeroed, op);
+}
+
+static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
+{
+	struct odx_zero_op *op;
+	struct odx_split sp;
+	u64 s;
+	u32 freed;
+	int r;
+
+	op = kmem_cache_alloc(odx_zero_op_cache, GFP_NOIO);
+	if (!op) {
+		odx_bio_fail(bio, BLK_STS_RESOURCE);
+		return;
+	}
+	op->vol = vol;
+	op->bio = bio;
+	op->error = 0;
+	atomic_set(&op->pending, 1);
+
+	odx_split_range(&vol->geo, odx_vsector(vol, bio), bio_sectors(bio), &sp);
+	for (s = sp.first_slab; s < sp.first_slab + sp.nr_slabs; s++) {
+		if (odx_md_lookup(vol->md, s) == ODX_MD_UNMAPPED)
+			continue;
+		odx_mark_uncommitted(vol);
+		r = odx_md_remove(vol->md, s, &freed);
+		if (r) {
+			odx_io_set_failed(vol, "cannot remove a mapping");
+			op->error = r;
+			break;
+		}
+	}
+	if (!op->error) {
+		odx_zero_partial(vol, op, sp.head_start, sp.head_len);
+		odx_zero_partial(vol, op, sp.tail_start, sp.tail_len);
+	}
+	odx_zero_op_put(op);
+}
+
+/* --- commits ---------------------------------------------------------------- */
+
+struct odx_passdown {
+	struct odx_volume *vol;
+	unsigned int runs;
+};
+
+static void odx_passdown_run(void *context, u32 first, u32 count)
+{
+	struct odx_passdown *pd = context;
+	struct odx_volume *vol = pd->vol;
+
+	pd->runs++;
+	if (odx_feature(&vol->features, ODX_FEAT_NO_DISCARD_PASSDOWN) ||
+	    !bdev_max_discard_sectors(vol->data_dev->bdev))
+		return;
+	/* best effort: a data device that fails a discard keeps the data */
+	blkdev_issue_discard(vol->data_dev->bdev,
+			     odx_slab_start(&vol->geo, first),
+			     odx_slab_start(&vol->geo, count), GFP_NOIO);
+}
+
+/*
+ * Commit the metadata, or just flush the data device if nothing changed,
+ * then release the slabs the commit freed.
+ */
+static int odx_commit(struct odx_volume *vol)
+{
+	struct odx_passdown pd = { .vol = vol };
+	struct bio_list retry;
+	int r;
+
+	if (!odx_md_dirty(vol->md)) {
+		r = blkdev_issue_flush(vol->data_dev->bdev);
+		if (!r)
+			WRITE_ONCE(vol->uncommitted, false);
+		return r;
+	}
+	r = odx_md_commit(vol->md);
+	if (r) {
+		odx_io_set_failed(vol, "metadata commit failed");
+		return r;
+	}
+	WRITE_ONCE(vol->uncommitted, false);
+
+	odx_md_for_each_freed(vol->md, odx_passdown_run, &pd);
+	if (!pd.runs)
+		return 0;
+	synchronize_srcu(&vol->io_srcu);
+	odx_md_release_freed(vol->md);
+
+	/* writes waiting for space may fit now */
+	bio_list_init(&retry);
+	spin_lock_irq(&vol->lock);
+	bio_list_merge_init(&retry, &vol->nospace);
+	if (vol->mode == ODX_MODE_OUT_OF_DATA_SPACE)
+		vol->mode = ODX_MODE_RW;
+	bio_list_merge_init(&vol->deferred, &retry);
+	spin_unlock_irq(&vol->lock);
+	return 0;
+}
+
+static void odx_fail_list(struct bio_list *bios, blk_status_t status)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(bios)))
+		odx_bio_fail(bio, status);
+}
+
+static void odx_expire_nospace(struct odx_volume *vol)
+{
+	struct bio_list expired;
+
+	if (!no_space_timeout_secs)
+		return;
+	bio_list_init(&expired);
+	spin_lock_irq(&vol->lock);
+	if (!bio_list_empty(&vol->nospace) &&
+	    time_after(jiffies, vol->nospace_since +
+				no_space_timeout_secs * HZ))
+		bio_list_merge_init(&expired, &vol->nospace);
+	spin_unlock_irq(&vol->lock);
+	if (!bio_list_empty(&expired)) {
+		DMWARN("%s: no data space came within %u s, failing the waiting writes",
+		       dm_table_device_name(vol->ti->table),
+		       no_space_timeout_secs);
+		odx_fail_list(&expired, BLK_STS_NOSPC);
+	}
+}
+
+static void odx_worker(struct work_struct *work)
+{
+	struct odx_volume *vol = container_of(work, struct odx_volume, worker);
+	struct bio_list deferred, discards, flushes, need_commit;
+	LIST_HEAD(done);
+	struct bio *bio;
+	bool commit;
+
+	bio_list_init(&deferred);
+	bio_list_init(&discards);
+	bio_list_init(&flushes);
+	bio_list_init(&need_commit);
+
+	spin_lock_irq(&vol->lock);
+	bio_list_merge_init(&deferred, &vol->deferred);
+	bio_list_merge_init(&discards, &vol->discards);
+	bio_list_merge_init(&flushes, &vol->flushes);
+	list_splice_init(&vol->allocs_done, &done);
+	commit = vol->commit_requested;
+	vol->commit_requested = false;
+	spin_unlock_irq(&vol->lock);
+
+	odx_finish_allocs(vol, &done, &need_commit);
+	while ((bio = bio_list_pop(&deferred)))
+		odx_start_write(vol, bio);
+	while ((bio = bio_list_pop(&discards)))
+		odx_process_discard(vol, bio);
+
+	bio_list_merge(&flushes, &need_commit);
+	if (!bio_list_empty(&flushes) || (commit && odx_uncommitted(vol))) {
+		if (odx_commit(vol)) {
+			odx_fail_list(&flushes, BLK_STS_IOERR);
+		} else {
+			while ((bio = bio_list_pop(&flushes))) {
+				if (bio_op(bio) == REQ_OP_WRITE &&
+				    bio_sectors(bio))
+					odx_issue(vol, bio, NULL);
+				else
+					bio_endio(bio);
+			}
+		}
+	}
+	odx_expire_nospace(vol);
+
+	/* writes released by a commit above */
+	spin_lock_irq(&vol->lock);
+	if (!bio_list_empty(&vol->deferred))
+		odx_wake(vol);
+	spin_unlock_irq(&vol->lock);
+}
+
+static void odx_periodic(struct work_struct *work)
+{
+	struct odx_volume *vol = container_of(to_delayed_work(work),
+					      struct odx_volume, periodic);
+
+	spin_lock_irq(&vol->lock);
+	vol->commit_requested = true;
+	spin_unlock_irq(&vol->lock);
+	odx_wake(vol);
+	queue_delayed_work(vol->wq, &vol->periodic, ODX_COMMIT_PERIOD);
+}
+
+/* --- life cycle --------------------------------------------------------------- */
+
+int odx_io_init(struct odx_volume *vol)
+{
+	int r;
+
+	spin_lock_init(&vol->lock);
+	bio_list_init(&vol->deferred);
+	bio_list_init(&vol->discards);
+	bio_list_init(&vol->flushes);
+	bio_list_init(&vol->nospace);
+	vol->allocs = RB_ROOT;
+	INIT_LIST_HEAD(&vol->allocs_done);
+	INIT_WORK(&vol->worker, odx_worker);
+	INIT_DELAYED_WORK(&vol->periodic, odx_periodic);
+	vol->lwm_armed = true;
+
+	r = init_srcu_struct(&vol->io_srcu);
+	if (r)
+		return r;
+	vol->wq = alloc_ordered_workqueue("kodxd", WQ_MEM_RECLAIM);
+	if (!vol->wq) {
+		r = -ENOMEM;
+		goto bad_srcu;
+	}
+	vol->kcopyd = dm_kcopyd_client_create(NULL);
+	if (IS_ERR(vol->kcopyd)) {
+		r = PTR_ERR(vol->kcopyd);
+		goto bad_wq;
+	}
+	return 0;
+
+bad_wq:
+	destroy_workqueue(vol->wq);
+bad_srcu:
+	cleanup_srcu_struct(&vol->io_srcu);
+	return r;
+}
+
+void odx_io_exit(struct odx_volume *vol)
+{
+	cancel_delayed_work_sync(&vol->periodic);
+	flush_workqueue(vol->wq);
+	dm_kcopyd_client_destroy(vol->kcopyd);
+	destroy_workqueue(vol->wq);
+	cleanup_srcu_struct(&vol->io_srcu);
+}
+
+/* Writes waiting for space go back to device-mapper, to come again after resume. */
+static void odx_requeue_nospace(struct odx_volume *vol)
+{
+	struct bio_list bios;
+
+	bio_list_init(&bios);
+	spin_lock_irq(&vol->lock);
+	bio_list_merge_init(&bios, &vol->nospace);
+	spin_unlock_irq(&vol->lock);
+	odx_fail_list(&bios, BLK_STS_DM_REQUEUE);
+}
+
+void odx_io_presuspend(struct odx_volume *vol)
+{
+	if (dm_noflush_suspending(vol->ti))
+		odx_requeue_nospace(vol);
+}
+
+/* All I/O has drained: stop the timer and commit what is left. */
+void odx_io_postsuspend(struct odx_volume *vol)
+{
+	cancel_delayed_work_sync(&vol->periodic);
+	flush_workqueue(vol->wq);
+	if (!odx_writes_refused(vol) && odx_md_dirty(vol->md))
+		odx_commit(vol);
+}
+
+void odx_io_resume(struct odx_volume *vol)
+{
+	struct bio_list bios;
+
+	bio_list_init(&bios);
+	spin_lock_irq(&vol->lock);
+	if (vol->mode == ODX_MODE_OUT_OF_DATA_SPACE)
+		vol->mode = ODX_MODE_RW;
+	bio_list_merge_init(&bios, &vol->nospace);
+	bio_list_merge_init(&vol->deferred, &bios);
+	spin_unlock_irq(&vol->lock);
+	WRITE_ONCE(vol->lwm_armed, true);
+	queue_delayed_work(vol->wq, &vol->periodic, ODX_COMMIT_PERIOD);
+	odx_wake(vol);
+}
+
+int odx_io_module_init(void)
+{
+	odx_alloc_cache = KMEM_CACHE(odx_alloc, 0);
+	if (!odx_alloc_cache)
+		return -ENOMEM;
+	odx_zero_op_cache = KMEM_CACHE(odx_zero_op, 0);
+	if (!odx_zero_op_cache) {
+		kmem_cache_destroy(odx_alloc_cache);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void odx_io_module_exit(void)
+{
+	kmem_cache_destroy(odx_zero_op_cache);
+	kmem_cache_destroy(odx_alloc_cache);
+}

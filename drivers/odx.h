@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-odx: the volume, as the target's files share it.
+ */
+#ifndef DM_ODX_H
+#define DM_ODX_H
+
+#include <linux/bio.h>
+#include <linux/device-mapper.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/spinlock.h>
+#include <linux/srcu.h>
+#include <linux/workqueue.h>
+
+#include "odx-metadata.h"
+#include "odx-slab.h"
+#include "odx-table.h"
+
+struct dm_kcopyd_client;
+
+enum odx_mode {
+	ODX_MODE_RW,
+	ODX_MODE_RO,			/* read_only, or metadata read-only */
+	ODX_MODE_OUT_OF_DATA_SPACE,	/* writes that need a slab wait */
+	ODX_MODE_FAIL,			/* metadata failed: needs a check */
+};
+
+/*
+ * A slab being allocated for a virtual slab: the slab is reserved and
+ * zeroed before the mapping is inserted; writes to the virtual slab that
+ * arrive meanwhile wait here. Lives in vol->allocs, under vol->lock.
+ */
+struct odx_alloc {
+	struct odx_volume *vol;
+	struct rb_node node;
+	u64 vslab;
+	u32 pslab;
+	int error;
+	struct bio_list bios;
+	struct list_head done;		/* on vol->allocs_done */
+};
+
+/*
+ * A discard or write-zeroes bio in progress: whole slabs are unmapped by
+ * the worker, partial slabs zeroed by kcopyd; the bio completes when the
+ * last piece does.
+ */
+struct odx_zero_op {
+	struct odx_volume *vol;
+	struct bio *bio;
+	atomic_t pending;
+	int error;
+};
+
+struct odx_volume {
+	struct dm_target *ti;
+	struct dm_dev *meta_dev;
+	struct dm_dev *data_dev;
+	struct odx_geometry geo;
+	struct odx_features features;
+	struct odx_metadata *md;
+	struct dm_kcopyd_client *kcopyd;
+
+	/*
+	 * Bios that looked up the map and were sent to a data slab hold this
+	 * from lookup to completion; a freed slab is reused only after a
+	 * grace period, so no such bio can reach it once it is someone
+	 * else's.
+	 */
+	struct srcu_struct io_srcu;
+
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work periodic;
+
+	spinlock_t lock;		/* protects everything below */
+	struct bio_list deferred;	/* writes to unmapped slabs */
+	struct bio_list discards;	/* discard and write-zeroes */
+	struct bio_list flushes;	/* need a commit before they go on */
+	struct bio_list nospace;	/* wait for the data device to grow */
+	unsigned long nospace_since;	/* jiffies of the oldest */
+	struct rb_root allocs;		/* struct odx_alloc by vslab */
+	struct list_head allocs_done;	/* zeroing finished */
+	bool uncommitted;		/* a change not committed yet */
+	bool commit_requested;		/* by the periodic timer */
+	enum odx_mode mode;
+	bool lwm_armed;			/* low water event not raised yet */
+};
+
+struct odx_bio {
+	int srcu_idx;			/* -1: no io_srcu held */
+};
+
+/* odx-io.c */
+int odx_io_init(struct odx_volume *vol);
+void odx_io_exit(struct odx_volume *vol);
+int odx_map(struct dm_target *ti, struct bio *bio);
+int odx_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
+void odx_io_presuspend(struct odx_volume *vol);
+void odx_io_postsuspend(struct odx_volume *vol);
+void odx_io_resume(struct odx_volume *vol);
+void odx_io_set_failed(struct odx_volume *vol, const char *why);
+int odx_io_module_init(void);
+void odx_io_module_exit(void);
+
+#endif

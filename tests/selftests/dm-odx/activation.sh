@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Activation against existing metadata: the first activation formats,
+# later ones validate the superblock against the table line and refuse,
+# with a log line that says why, anything that does not match. read_only
+# activates without writing and refuses writes.
+
+. "$(dirname "$0")/lib.sh"
+
+ktap_print_header
+odx_require_root
+ktap_set_plan 9
+
+V=${ODX_TEST_PREFIX}-act
+DEV=/dev/mapper/$V
+MIB=$((1024 * 1024))
+odx_cleanup
+odx_load || ktap_exit_fail_msg "cannot load dm-odx"
+
+# refused "<description>" "<text in the kernel log>" FEATURES...: creating
+# $V over the existing metadata fails, leaves no device, writes nothing.
+refused() {
+	local desc=$1 want=$2 msum ok=1
+	shift 2
+	msum=$(odx_devsum "$META")
+	odx_klog_mark
+	if echo "$*" | dmsetup create $V 2>/dev/null; then
+		odx_diag "'$*' was accepted"
+		dmsetup remove $V
+		ok=0
+	fi
+	if ! odx_klog_since | grep -qF -- "$want"; then
+		odx_diag "kernel log lacks '$want':"
+		odx_klog_since | sed 's/^/#   /'
+		ok=0
+	fi
+	[ "$(odx_devsum "$META")" = "$msum" ] || { odx_diag "metadata written"; ok=0; }
+	[ $ok = 1 ] && ktap_test_pass "refused: $desc" || ktap_test_fail "refused: $desc"
+}
+
+odx_klog_mark
+odx_mkvol $V 256 64 128 || ktap_exit_fail_msg "cannot create the volume"
+ktap_test_result "first activation formats the metadata and says so" \
+	sh -c "dmesg | sed -n '/$ODX_MARK/,\$p' | grep -q 'odx.*format'"
+head -c $((2 * MIB)) /dev/urandom > /tmp/odx-act
+dd if=/tmp/odx-act of=$DEV bs=1M seek=10 oflag=direct status=none
+dmsetup remove $V
+
+DATADEV=/dev/mapper/$V-data
+refused "different slab size" "slab size" "0 524288 odx $META $DATADEV 256"
+SPARE=${ODX_SPARE_DEV:-/dev/vdc}
+dd if=/dev/zero of=$SPARE bs=1M count=1 oflag=direct status=none
+refused "unformatted metadata with read_only" "read_only" \
+	"0 524288 odx $SPARE $DATADEV 128 1 read_only"
+
+# read_only: data readable, writes refused, nothing written
+msum=$(odx_devsum "$META")
+odx_loadvol $V 256 128 read_only || ktap_exit_fail_msg "read_only activation failed"
+ktap_test_result "read_only: status mode is ro" test "$(odx_field $V 5)" = ro
+ktap_test_result "read_only: data reads back" \
+	cmp -s /tmp/odx-act <(dd if=$DEV bs=1M skip=10 count=2 iflag=direct status=none)
+ktap_test_result "read_only: a write fails" \
+	sh -c "! dd if=/dev/zero of=$DEV bs=4k count=1 oflag=direct status=none 2>/dev/null"
+dmsetup remove $V
+ktap_test_result "read_only: the metadata device was not written" \
+	test "$(odx_devsum "$META")" = "$msum"
+
+# a smaller data device than the metadata records
+dmsetup remove $V-data
+echo "0 $((32 * 2048)) linear $DATA 0" | dmsetup create $V-data
+refused "data device smaller than recorded" "data" \
+	"0 524288 odx $META $DATADEV 128"
+
+# both superblock slots damaged: flip a byte in the middle of each
+for blk in 0 1; do
+	printf '\xff' | dd of="$META" bs=1 seek=$((blk * 4096 + 2000)) conv=notrunc status=none
+done
+dmsetup remove $V-data
+echo "0 $((64 * 2048)) linear $DATA 0" | dmsetup create $V-data
+refused "both superblocks damaged" "checksum" \
+	"0 524288 odx $META $DATADEV 128"
+
+odx_rmvol $V
+ktap_finished

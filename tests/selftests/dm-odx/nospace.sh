@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Running out of data space: with error_if_no_space a write that needs a
+# slab fails with ENOSPC at once while allocated slabs stay writable;
+# without it the write waits, and growing the data device resumes it.
+# Crossing the low water mark raises one device-mapper event.
+
+. "$(dirname "$0")/lib.sh"
+
+ktap_print_header
+odx_require_root
+ktap_set_plan 8
+
+V=${ODX_TEST_PREFIX}-ns
+DEV=/dev/mapper/$V
+odx_cleanup
+odx_load || ktap_exit_fail_msg "cannot load dm-odx"
+
+# 64 MiB virtual over 4 MiB of data: 64 slabs of 64 KiB
+odx_mkvol $V 64 4 128 error_if_no_space || ktap_exit_fail_msg "cannot create the volume"
+dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
+ktap_test_result "filling all 64 slabs works" test "$(odx_field $V 3)" = "64/64"
+err=$(dd if=/dev/zero of=$DEV bs=64k seek=100 count=1 oflag=direct 2>&1)
+ktap_test_result "error_if_no_space: a write needing a slab fails with ENOSPC" \
+	grep -q "No space left on device" <<<"$err"
+ktap_test_result "error_if_no_space: allocated slabs stay writable" \
+	dd if=/dev/zero of=$DEV bs=64k seek=10 count=1 oflag=direct status=none
+odx_rmvol $V
+
+# queue mode, low water mark 4 free slabs
+odx_mkvol $V 64 4 128 low_water_mark 4 || ktap_exit_fail_msg "cannot create the volume"
+ev0=$(dmsetup info -c --noheadings -o events $V)
+dd if=/dev/urandom of=$DEV bs=64k count=59 oflag=direct status=none
+ev1=$(dmsetup info -c --noheadings -o events $V)
+dd if=/dev/urandom of=$DEV bs=64k seek=59 count=2 oflag=direct status=none
+ev2=$(dmsetup info -c --noheadings -o events $V)
+ktap_test_result "low water mark: one event when 4 slabs are left ($ev0 $ev1 $ev2)" \
+	test "$ev1" = "$ev0" -a "$ev2" = $((ev0 + 1))
+
+dd if=/dev/urandom of=$DEV bs=64k seek=61 count=3 oflag=direct status=none
+head -c 65536 /dev/urandom > /tmp/odx-ns
+dd if=/tmp/odx-ns of=$DEV bs=64k seek=100 count=1 oflag=direct status=none &
+writer=$!
+sleep 3
+mode=$(odx_field $V 5)
+ktap_test_result "queue mode: a write needing a slab waits (mode $mode)" \
+	test -d /proc/$writer -a "$mode" = out_of_data_space
+
+# grow the data device to 8 MiB and reload both
+dmsetup suspend --noflush $V
+echo "0 16384 linear $DATA 0" | dmsetup reload $V-data
+dmsetup resume $V-data
+dmsetup reload $V --table "0 131072 odx $META /dev/mapper/$V-data 128 2 low_water_mark 4"
+dmsetup resume $V
+wait $writer
+ktap_test_result "queue mode: growing the data device completes the waiting write" \
+	test $? = 0
+ktap_test_result "the waited write reads back" \
+	cmp -s /tmp/odx-ns <(dd if=$DEV bs=64k skip=100 count=1 iflag=direct status=none)
+ktap_test_result "mode back to rw with 128 slabs in all" \
+	test "$(odx_field $V 5) $(odx_field $V 3 | cut -d/ -f2)" = "rw 128"
+odx_rmvol $V
+ktap_finished
