@@ -199,7 +199,10 @@ rm -f "$out"/disk*.img
 
 # --- verdict ---------------------------------------------------------------
 splat='BUG:|WARNING:|KASAN:|UBSAN:|Kernel panic|Oops|general protection fault|kernel BUG at|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|blocked for more than|unreferenced object'
-if grep -E "$splat" "$out/console.log" "$out/kmemleak" > "$out/splats" 2>/dev/null; then
+logs=("$out/console.log")
+[ -e "$out/kmemleak" ] && logs+=("$out/kmemleak")
+# (grep exits 2, not 0, when one of its files is missing)
+if grep -E "$splat" "${logs[@]}" > "$out/splats"; then
 	echo "vm: the guest kernel reported a problem ($out/console.log):" >&2
 	head -n 20 "$out/splats" >&2
 	exit 126
