@@ -7,6 +7,7 @@
 #   make check         build everything and run all tests in VMs
 #   make demo          set up a demo volume in a VM and show it working
 #   make lint          checkpatch and sparse over the module
+#   make bench         fio: dm-odx against dm-linear and dm-thin (in a VM)
 #   make install       install the module (and odxctl, man page)
 #
 # KDIR defaults to the running kernel's build tree if there is one, else
@@ -36,7 +37,7 @@ MODULE_SRCS := Kbuild $(wildcard drivers/*.[ch] include/*.h include/uapi/linux/*
 all: module odxctl
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,15p' Makefile
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -67,6 +68,9 @@ check: all
 
 demo: all
 	tests/demo.sh
+
+bench: all
+	tests/bench/bench.sh
 
 lint:
 	tests/lint.sh

@@ -363,7 +363,8 @@ static void odx_start_write(struct odx_volume *vol, struct bio *bio)
 		return;
 	}
 	if (r) {
-		odx_io_set_failed(vol, "cannot allocate a slab");
+		if (r != -EROFS)
+			odx_io_set_failed(vol, "cannot allocate a slab");
 		odx_bio_fail(bio, BLK_STS_IOERR);
 		return;
 	}
@@ -553,7 +554,7 @@ static int odx_commit(struct odx_volume *vol)
 	}
 	WRITE_ONCE(vol->uncommitted, false);
 
-	odx_md_for_each_freed(vol->md, odx_passdown_run, &pd);
+	odx_md_freed_runs(vol->md, odx_passdown_run, &pd);
 	if (!pd.runs)
 		return 0;
 	synchronize_srcu(&vol->io_srcu);

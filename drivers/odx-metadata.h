@@ -118,12 +118,12 @@ int odx_md_commit(struct odx_metadata *md);
 
 /*
  * Slabs freed by committed transactions and not released yet: calls
- * @fn for each run of adjacent slabs, then odx_md_release_freed() makes
- * them all allocatable.
+ * @fn for each run of adjacent slabs, with the metadata lock held (@fn
+ * must not call back into odx_md_*()), then odx_md_release_freed()
+ * makes them all allocatable.
  */
-void odx_md_for_each_freed(struct odx_metadata *md,
-			   void (*fn)(void *ctx, u32 first, u32 count),
-			   void *ctx);
+void odx_md_freed_runs(struct odx_metadata *md,
+		       void (*fn)(void *ctx, u32 first, u32 count), void *ctx);
 void odx_md_release_freed(struct odx_metadata *md);
 
 void odx_md_stats(struct odx_metadata *md, struct odx_md_stats *st);

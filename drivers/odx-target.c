@@ -35,6 +35,7 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
 	struct odx_md_config cfg = { };
+	struct odx_md_stats st;
 	struct odx_volume *ot;
 	blk_mode_t mode;
 	u32 slab_sectors;
@@ -96,6 +97,13 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (IS_ERR(ot->md)) {
 		r = PTR_ERR(ot->md);
 		goto bad_data;
+	}
+
+	odx_md_stats(ot->md, &st);
+	if (st.needs_check && ot->mode == ODX_MODE_RW) {
+		DMWARN("%s: metadata needs a check: activating read-only",
+		       dm_table_device_name(ti->table));
+		ot->mode = ODX_MODE_RO;
 	}
 
 	r = odx_io_init(ot);

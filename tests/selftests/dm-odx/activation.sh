@@ -40,8 +40,8 @@ refused() {
 
 odx_klog_mark
 odx_mkvol $V 256 64 128 || ktap_exit_fail_msg "cannot create the volume"
-ktap_test_result "first activation formats the metadata and says so" \
-	sh -c "dmesg | sed -n '/$ODX_MARK/,\$p' | grep -q 'odx.*format'"
+odx_result "first activation formats the metadata and says so" \
+	grep -q 'odx: formatted metadata device' <(odx_klog_since)
 head -c $((2 * MIB)) /dev/urandom > /tmp/odx-act
 dd if=/tmp/odx-act of=$DEV bs=1M seek=10 oflag=direct status=none
 dmsetup remove $V
@@ -56,13 +56,15 @@ refused "unformatted metadata with read_only" "read_only" \
 # read_only: data readable, writes refused, nothing written
 msum=$(odx_devsum "$META")
 odx_loadvol $V 256 128 read_only || ktap_exit_fail_msg "read_only activation failed"
-ktap_test_result "read_only: status mode is ro" test "$(odx_field $V 5)" = ro
-ktap_test_result "read_only: data reads back" \
+odx_result "read_only: status mode is ro" test "$(odx_field $V 5)" = ro
+odx_result "read_only: data reads back" \
 	cmp -s /tmp/odx-act <(dd if=$DEV bs=1M skip=10 count=2 iflag=direct status=none)
-ktap_test_result "read_only: a write fails" \
-	sh -c "! dd if=/dev/zero of=$DEV bs=4k count=1 oflag=direct status=none 2>/dev/null"
+write_fails() {
+	! dd if=/dev/zero of=$DEV bs=4k count=1 oflag=direct status=none 2>/dev/null
+}
+odx_result "read_only: a write fails" write_fails
 dmsetup remove $V
-ktap_test_result "read_only: the metadata device was not written" \
+odx_result "read_only: the metadata device was not written" \
 	test "$(odx_devsum "$META")" = "$msum"
 
 # a smaller data device than the metadata records

@@ -28,24 +28,29 @@ done
 (cd $MNT && sha256sum f1 f2 f3 f4) > /tmp/odx-fs.sums
 sync
 full=$(odx_used_slabs $V)
-ktap_test_result "64 MiB of files use at least 1024 slabs ($full)" \
+odx_result "64 MiB of files use at least 1024 slabs ($full)" \
 	test "$full" -ge 1024
 
 rm $MNT/f2 $MNT/f4
 fstrim $MNT
 trimmed=$(odx_used_slabs $V)
-ktap_test_result "fstrim after deleting 32 MiB released at least 480 slabs ($full -> $trimmed)" \
+odx_result "fstrim after deleting 32 MiB released at least 480 slabs ($full -> $trimmed)" \
 	test $((full - trimmed)) -ge 480
 
 umount $MNT
 dmsetup remove $V
 odx_loadvol $V 2048 128 || ktap_exit_fail_msg "cannot create the volume again"
-ktap_test_result "xfs_repair -n finds the file system clean" \
-	xfs_repair -n $DEV
+repair_clean() {
+	xfs_repair -n $DEV > /tmp/odx-repair.out 2>&1 ||
+		{ sed 's/^/# /' /tmp/odx-repair.out; return 1; }
+}
+odx_result "xfs_repair -n finds the file system clean" repair_clean
 mount $DEV $MNT || ktap_exit_fail_msg "cannot mount again"
-ktap_test_result "files intact after remount" \
-	sh -c "cd $MNT && grep -E 'f1|f3' /tmp/odx-fs.sums | sha256sum -c --quiet"
-ktap_test_result "used slabs unchanged after remount" \
+files_ok() {
+	(cd $MNT && grep -E ' (f1|f3)$' /tmp/odx-fs.sums | sha256sum -c --quiet)
+}
+odx_result "files intact after remount" files_ok
+odx_result "used slabs unchanged after remount" \
 	test "$(odx_used_slabs $V)" -le "$trimmed"
 umount $MNT
 odx_rmvol $V

@@ -142,3 +142,16 @@ odx_is_zero() {
 	cmp -s -n "$3" <(dd if="$1" bs=4096 iflag=direct,skip_bytes,count_bytes \
 		skip="$2" count="$3" status=none) /dev/zero
 }
+
+# odx_result "description" COMMAND [ARG...]: one KTAP result, pass if the
+# command succeeds. (odx_result expands its command unquoted, which
+# splits arguments that contain spaces.)
+odx_result() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ktap_test_pass "$desc"
+	else
+		ktap_test_fail "$desc"
+	fi
+}

@@ -45,6 +45,7 @@ else
 fi
 
 ok=1
+odx_klog_mark
 for i in 1 2 3 4 5; do
 	odx_load || ok=0
 	odx_unload || ok=0

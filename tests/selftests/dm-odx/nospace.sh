@@ -19,11 +19,11 @@ odx_load || ktap_exit_fail_msg "cannot load dm-odx"
 # 64 MiB virtual over 4 MiB of data: 64 slabs of 64 KiB
 odx_mkvol $V 64 4 128 error_if_no_space || ktap_exit_fail_msg "cannot create the volume"
 dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
-ktap_test_result "filling all 64 slabs works" test "$(odx_field $V 3)" = "64/64"
+odx_result "filling all 64 slabs works" test "$(odx_field $V 3)" = "64/64"
 err=$(dd if=/dev/zero of=$DEV bs=64k seek=100 count=1 oflag=direct 2>&1)
-ktap_test_result "error_if_no_space: a write needing a slab fails with ENOSPC" \
+odx_result "error_if_no_space: a write needing a slab fails with ENOSPC" \
 	grep -q "No space left on device" <<<"$err"
-ktap_test_result "error_if_no_space: allocated slabs stay writable" \
+odx_result "error_if_no_space: allocated slabs stay writable" \
 	dd if=/dev/zero of=$DEV bs=64k seek=10 count=1 oflag=direct status=none
 odx_rmvol $V
 
@@ -34,7 +34,7 @@ dd if=/dev/urandom of=$DEV bs=64k count=59 oflag=direct status=none
 ev1=$(dmsetup info -c --noheadings -o events $V)
 dd if=/dev/urandom of=$DEV bs=64k seek=59 count=2 oflag=direct status=none
 ev2=$(dmsetup info -c --noheadings -o events $V)
-ktap_test_result "low water mark: one event when 4 slabs are left ($ev0 $ev1 $ev2)" \
+odx_result "low water mark: one event when 4 slabs are left ($ev0 $ev1 $ev2)" \
 	test "$ev1" = "$ev0" -a "$ev2" = $((ev0 + 1))
 
 dd if=/dev/urandom of=$DEV bs=64k seek=61 count=3 oflag=direct status=none
@@ -43,7 +43,7 @@ dd if=/tmp/odx-ns of=$DEV bs=64k seek=100 count=1 oflag=direct status=none &
 writer=$!
 sleep 3
 mode=$(odx_field $V 5)
-ktap_test_result "queue mode: a write needing a slab waits (mode $mode)" \
+odx_result "queue mode: a write needing a slab waits (mode $mode)" \
 	test -d /proc/$writer -a "$mode" = out_of_data_space
 
 # grow the data device to 8 MiB and reload both
@@ -53,11 +53,11 @@ dmsetup resume $V-data
 dmsetup reload $V --table "0 131072 odx $META /dev/mapper/$V-data 128 2 low_water_mark 4"
 dmsetup resume $V
 wait $writer
-ktap_test_result "queue mode: growing the data device completes the waiting write" \
+odx_result "queue mode: growing the data device completes the waiting write" \
 	test $? = 0
-ktap_test_result "the waited write reads back" \
+odx_result "the waited write reads back" \
 	cmp -s /tmp/odx-ns <(dd if=$DEV bs=64k skip=100 count=1 iflag=direct status=none)
-ktap_test_result "mode back to rw with 128 slabs in all" \
+odx_result "mode back to rw with 128 slabs in all" \
 	test "$(odx_field $V 5) $(odx_field $V 3 | cut -d/ -f2)" = "rw 128"
 odx_rmvol $V
 ktap_finished

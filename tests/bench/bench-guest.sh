@@ -1,0 +1,106 @@
+#!/bin/bash
+# The guest half of make bench. Prints one table.
+set -uo pipefail
+META=/dev/vda
+DATA=/dev/vdb
+SLAB=128			# 64 KiB, dm-thin's block size too
+SIZE_MIB=1024			# the region every job works on
+RUNTIME=${ODX_BENCH_RUNTIME:-15}
+export DM_DISABLE_UDEV=1
+insmod "$ODX_KO"
+
+sectors=$((SIZE_MIB * 2048))
+
+wipe() {
+	dd if=/dev/zero of=$META bs=1M count=4 oflag=direct status=none
+	blkdiscard $DATA 2>/dev/null || true
+}
+
+setup() {
+	wipe
+	case $1 in
+	linear)
+		echo "0 $sectors linear $DATA 0" | dmsetup create b ;;
+	thin)
+		echo "0 $(blockdev --getsz $DATA) thin-pool $META $DATA $SLAB 0" |
+			dmsetup create b-pool
+		dmsetup message b-pool 0 "create_thin 0"
+		echo "0 $sectors thin /dev/mapper/b-pool 0" | dmsetup create b ;;
+	odx)
+		echo "0 $sectors odx $META $DATA $SLAB" | dmsetup create b ;;
+	esac
+}
+
+teardown() {
+	dmsetup remove b 2>/dev/null
+	dmsetup remove b-pool 2>/dev/null
+	true
+}
+
+# fio_iops JOB-ARGS...: prints IOPS (or MiB/s for bw jobs) of one run
+fio_run() {
+	fio --name=b --filename=/dev/mapper/b --direct=1 --ioengine=libaio \
+		--output-format=json "$@" > /tmp/fio.json 2>/dev/null || return 1
+	python3 -c '
+import json, sys
+j = json.load(open("/tmp/fio.json"))["jobs"][0]
+rw = "write" if j["write"]["io_bytes"] else "read"
+print(sys.argv[1] == "bw" and round(j[rw]["bw"] / 1024, 1) or round(j[rw]["iops"]))
+' "$BENCH_UNIT"
+}
+
+provision() {
+	dd if=/dev/zero of=/dev/mapper/b bs=1M count=$SIZE_MIB oflag=direct status=none
+}
+
+declare -A R
+
+run_case() {
+	local name=$1 unit=$2 prep=$3 t
+	shift 3
+	for t in linear thin odx; do
+		setup $t
+		[ "$prep" = provisioned ] && provision
+		BENCH_UNIT=$unit R[$name,$t]=$(fio_run "$@" || echo 0)
+		teardown
+	done
+}
+
+run_case "4k randread, provisioned" iops provisioned \
+	--rw=randread --bs=4k --iodepth=32 --runtime=$RUNTIME --time_based
+run_case "4k randwrite, provisioned" iops provisioned \
+	--rw=randwrite --bs=4k --iodepth=32 --runtime=$RUNTIME --time_based
+run_case "4k randwrite, unprovisioned" iops fresh \
+	--rw=randwrite --bs=4k --iodepth=32 --runtime=$RUNTIME --time_based \
+	--size=${SIZE_MIB}m
+run_case "1M seq write, unprovisioned" bw fresh \
+	--rw=write --bs=1M --iodepth=8 --size=${SIZE_MIB}m
+
+name="whole-volume blkdiscard"
+for t in linear thin odx; do
+	setup $t
+	provision
+	start=$(date +%s.%N)
+	blkdiscard /dev/mapper/b
+	sync
+	R[$name,$t]=$(echo "$(date +%s.%N) - $start" | bc)
+	teardown
+done
+
+ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
+
+printf '\n%-30s %10s %10s %10s %8s %8s\n' benchmark linear thin odx odx/lin odx/thin
+for name in "4k randread, provisioned" "4k randwrite, provisioned" \
+	    "4k randwrite, unprovisioned" "1M seq write, unprovisioned"; do
+	printf '%-30s %10s %10s %10s %8s %8s\n' "$name" "${R[$name,linear]}" \
+		"${R[$name,thin]}" "${R[$name,odx]}" \
+		"$(ratio "${R[$name,odx]}" "${R[$name,linear]}")" \
+		"$(ratio "${R[$name,odx]}" "${R[$name,thin]}")"
+done
+name="whole-volume blkdiscard"
+# for a time, lower is better: print the speed-up
+printf '%-30s %9ss %9ss %9ss %8s %8s\n' "$name (s)" "${R[$name,linear]}" \
+	"${R[$name,thin]}" "${R[$name,odx]}" \
+	"$(ratio "${R[$name,linear]}" "${R[$name,odx]}")" \
+	"$(ratio "${R[$name,thin]}" "${R[$name,odx]}")"
+echo "(IOPS, MiB/s for sequential; ratios > 1 mean dm-odx is faster; TCG guest, $RUNTIME s runs)"
