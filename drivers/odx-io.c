@@ -91,7 +91,10 @@ static void odx_defer(struct odx_volume *vol, struct bio_list *list,
 
 static bool odx_uncommitted(struct odx_volume *vol)
 {
-	/* pairs with the smp_wmb() in odx_mark_uncommitted() */
+	/*
+	 * The map entry was read before: pairs with the smp_wmb() in
+	 * odx_mark_uncommitted().
+	 */
 	smp_rmb();
 	return READ_ONCE(vol->uncommitted);
 }
@@ -100,6 +103,10 @@ static bool odx_uncommitted(struct odx_volume *vol)
 static void odx_mark_uncommitted(struct odx_volume *vol)
 {
 	WRITE_ONCE(vol->uncommitted, true);
+	/*
+	 * A FUA write that sees the new mapping must see the flag too; pairs
+	 * with the smp_rmb() in odx_uncommitted().
+	 */
 	smp_wmb();
 }
 
@@ -149,6 +156,7 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 	u64 vslab;
 
 	ob->srcu_idx = -1;
+	ob->alloc = NULL;
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/* device-mapper sends flushes as empty bios */
@@ -199,8 +207,24 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 
 int odx_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error)
 {
-	odx_drop_io(ti->private, odx_bio_data(bio));
-	return DM_ENDIO_DONE;
+	struct odx_volume *vol = ti->private;
+	struct odx_bio *ob = odx_bio_data(bio);
+	struct odx_alloc *a = ob->alloc;
+	unsigned long flags;
+
+	odx_drop_io(vol, ob);
+	if (!a)
+		return DM_ENDIO_DONE;
+
+	/* a whole-slab write to a new slab: map it before completing */
+	ob->alloc = NULL;
+	a->error = *error ? -EIO : 0;
+	a->written = bio;
+	spin_lock_irqsave(&vol->lock, flags);
+	list_add_tail(&a->done, &vol->allocs_done);
+	spin_unlock_irqrestore(&vol->lock, flags);
+	odx_wake(vol);
+	return DM_ENDIO_INCOMPLETE;
 }
 
 /* --- the worker's side ---------------------------------------------------- */
@@ -380,13 +404,25 @@ static void odx_start_write(struct odx_volume *vol, struct bio *bio)
 	a->vslab = vslab;
 	a->pslab = pslab;
 	a->error = 0;
+	a->written = NULL;
 	bio_list_init(&a->bios);
-	bio_list_add(&a->bios, bio);
 	spin_lock_irq(&vol->lock);
 	odx_alloc_insert(vol, a);
 	spin_unlock_irq(&vol->lock);
 
+	if (odx_feature(&vol->features, ODX_FEAT_SKIP_ZEROING) &&
+	    bio_sectors(bio) == vol->geo.slab_sectors &&
+	    !(bio->bi_opf & REQ_FUA)) {
+		/* the write covers the slab: it is all the zeroing needed */
+		odx_bio_data(bio)->alloc = a;
+		bio_set_dev(bio, vol->data_dev->bdev);
+		bio->bi_iter.bi_sector = odx_slab_start(&vol->geo, pslab);
+		dm_submit_bio_remap(bio, NULL);
+		return;
+	}
+
 	/* zero the whole slab: the rest of it must read as zeros */
+	bio_list_add(&a->bios, bio);
 	region.bdev = vol->data_dev->bdev;
 	region.sector = odx_slab_start(&vol->geo, pslab);
 	region.count = vol->geo.slab_sectors;
@@ -419,6 +455,12 @@ static void odx_finish_allocs(struct odx_volume *vol, struct list_head *done,
 		bio_list_merge(&bios, &a->bios);
 		spin_unlock_irq(&vol->lock);
 
+		if (a->written) {
+			/* its data is in place: complete it (a second time) */
+			if (r)
+				a->written->bi_status = BLK_STS_IOERR;
+			bio_endio(a->written);
+		}
 		while ((bio = bio_list_pop(&bios))) {
 			if (r)
 				odx_bio_fail(bio, BLK_STS_IOERR);

@@ -193,6 +193,37 @@ static void odx_status(struct dm_target *ti, status_type_t type,
 	}
 }
 
+/*
+ * dmsetup message <dev> 0 low_water_mark <slabs>
+ *   change the low water mark (in free slabs); the table status
+ *   shows the new value.
+ */
+static int odx_message(struct dm_target *ti, unsigned int argc, char **argv,
+		       char *result, unsigned int maxlen)
+{
+	struct odx_volume *ot = ti->private;
+	struct odx_features *f = &ot->features;
+	u64 lwm;
+
+	if (argc == 2 && !strcmp(argv[0], "low_water_mark")) {
+		if (kstrtou64(argv[1], 10, &lwm)) {
+			DMERR("%s: invalid low_water_mark '%s': must be a number of slabs",
+			      dm_table_device_name(ti->table), argv[1]);
+			return -EINVAL;
+		}
+		if (!odx_feature(f, ODX_FEAT_LOW_WATER_MARK)) {
+			f->order[f->nr++] = ODX_FEAT_LOW_WATER_MARK;
+			f->set |= 1UL << ODX_FEAT_LOW_WATER_MARK;
+		}
+		WRITE_ONCE(f->low_water_mark, lwm);
+		WRITE_ONCE(ot->lwm_armed, true);
+		return 0;
+	}
+	DMERR("%s: unknown message '%s' (expected: low_water_mark <slabs>)",
+	      dm_table_device_name(ti->table), argc ? argv[0] : "");
+	return -EINVAL;
+}
+
 static void odx_presuspend(struct dm_target *ti)
 {
 	odx_io_presuspend(ti->private);
@@ -264,6 +295,7 @@ static struct target_type odx_target_type = {
 	.preresume		= odx_preresume,
 	.resume			= odx_resume,
 	.status			= odx_status,
+	.message		= odx_message,
 	.io_hints		= odx_io_hints,
 	.iterate_devices	= odx_iterate_devices,
 };

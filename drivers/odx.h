@@ -28,7 +28,8 @@ enum odx_mode {
 
 /*
  * A slab being allocated for a virtual slab: the slab is reserved and
- * zeroed before the mapping is inserted; writes to the virtual slab that
+ * zeroed (or, with skip_zeroing, written whole by the write that asked
+ * for it) before the mapping is inserted; writes to the virtual slab that
  * arrive meanwhile wait here. Lives in vol->allocs, under vol->lock.
  */
 struct odx_alloc {
@@ -37,7 +38,8 @@ struct odx_alloc {
 	u64 vslab;
 	u32 pslab;
 	int error;
-	struct bio_list bios;
+	struct bio_list bios;		/* wait for the mapping */
+	struct bio *written;		/* wrote the whole slab itself */
 	struct list_head done;		/* on vol->allocs_done */
 };
 
@@ -90,6 +92,7 @@ struct odx_volume {
 
 struct odx_bio {
 	int srcu_idx;			/* -1: no io_srcu held */
+	struct odx_alloc *alloc;	/* a whole-slab write to a new slab */
 };
 
 /* odx-io.c */

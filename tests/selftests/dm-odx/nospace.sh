@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 8
+ktap_set_plan 11
 
 V=${ODX_TEST_PREFIX}-ns
 DEV=/dev/mapper/$V
@@ -59,5 +59,21 @@ odx_result "the waited write reads back" \
 	cmp -s /tmp/odx-ns <(dd if=$DEV bs=64k skip=100 count=1 iflag=direct status=none)
 odx_result "mode back to rw with 128 slabs in all" \
 	test "$(odx_field $V 5) $(odx_field $V 3 | cut -d/ -f2)" = "rw 128"
+
+# the low water mark changed by message: shown in the table, re-armed
+ev0=$(dmsetup info -c --noheadings -o events $V)
+dmsetup message $V 0 low_water_mark 100
+odx_result "message low_water_mark 100: the table shows it" \
+	test "$(dmsetup table $V | awk '{print $8, $9}')" = "low_water_mark 100"
+dd if=/dev/urandom of=$DEV bs=64k seek=200 count=1 oflag=direct status=none
+ev1=$(dmsetup info -c --noheadings -o events $V)
+odx_result "message low_water_mark 100: next allocation raises an event ($ev0 $ev1)" \
+	test "$ev1" = $((ev0 + 1))
+msg_refused() {
+	! dmsetup message $V 0 low_water_mark lots 2>/dev/null &&
+	! dmsetup message $V 0 no_such_message 2>/dev/null &&
+	test "$(dmsetup table $V | awk '{print $9}')" = 100
+}
+odx_result "bad messages are refused and change nothing" msg_refused
 odx_rmvol $V
 ktap_finished
