@@ -12,6 +12,7 @@
              failing result of its own (crash, timeout, short plan) adds
              one failure, and a program that printed no results counts as
              one result itself.
+--tap        like --kselftest, for a host-side test that prints TAP
 --fail       a run that produced no results (guest crash, kernel splat,
              build failure) counts as one failure.
 
@@ -89,15 +90,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--kunit', action='append', default=[])
     ap.add_argument('--kselftest', action='append', default=[])
+    ap.add_argument('--tap', action='append', default=[])
     ap.add_argument('--fail', action='append', default=[])
     args = ap.parse_args()
 
     tallies = []
     for kind, items, fn in (('KUnit', args.kunit, kunit),
-                            ('kselftest', args.kselftest, kselftest)):
+                            ('kselftest', args.kselftest, kselftest),
+                            ('', args.tap, kselftest)):
         for item in items:
             label, path = item.split('=', 1)
-            t = Tally(f'{label} {kind}')
+            t = Tally(f'{label} {kind}'.strip())
             try:
                 fn(t, path)
             except (OSError, ValueError) as e:

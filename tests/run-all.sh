@@ -78,5 +78,10 @@ for k in $kernels; do
 		summary+=(--kselftest "$k=$res/kselftest-$k.tap")
 done
 
+step "power-off and boot again on the same disks"
+tests/reboot-test.sh "$ksrc" > "$res/reboot.tap" 2>&1
+cat "$res/reboot.tap"
+summary+=(--tap "reboot test=$res/reboot.tap")
+
 step "summary"
 python3 tests/ktap_summary.py "${summary[@]}"

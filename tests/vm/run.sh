@@ -10,6 +10,10 @@
 #                         tests/kernel/build.sh)
 #   --disk SIZE           add a sparse virtio disk (repeatable; /dev/vda,
 #                         /dev/vdb, ... in order)
+#   --disk-dir DIR        keep the disk images in DIR and reuse the ones
+#                         there (to boot again on the same disks); by
+#                         default they are made in the output directory
+#                         and deleted after the run
 #   --mem MIB             guest memory (default 3072)
 #   --smp N               guest CPUs (default: host CPUs)
 #   --timeout SECONDS     kill the guest after this long (default 1800)
@@ -37,6 +41,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 flavor=stock
 ksrc=
 disks=()
+diskdir=
 mem=3072
 smp=$(nproc)
 tmo=1800
@@ -51,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--kernel) flavor=$2; shift 2 ;;
 	--ksrc) ksrc=$2; shift 2 ;;
 	--disk) disks+=("$2"); shift 2 ;;
+	--disk-dir) diskdir=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
 	--timeout) tmo=$2; shift 2 ;;
@@ -169,8 +175,10 @@ rm -rf "$initrd_root"
 drives=()
 i=0
 for size in "${disks[@]}"; do
-	truncate -s "$size" "$out/disk$i.img"
-	drives+=(-drive "file=$out/disk$i.img,if=virtio,format=raw,cache=unsafe,discard=unmap")
+	img=${diskdir:-$out}/disk$i.img
+	mkdir -p "$(dirname "$img")"
+	[ -n "$diskdir" ] && [ -e "$img" ] || truncate -s "$size" "$img"
+	drives+=(-drive "file=$img,if=virtio,format=raw,cache=unsafe,discard=unmap")
 	i=$((i + 1))
 done
 
@@ -195,7 +203,7 @@ qrc=$?
 set -e
 sleep 0.3
 [ $quiet = 1 ] || kill "$tailpid" 2>/dev/null || true
-rm -f "$out"/disk*.img
+[ -n "$diskdir" ] || rm -f "$out"/disk*.img
 
 # --- verdict ---------------------------------------------------------------
 splat='BUG:|WARNING:|KASAN:|UBSAN:|Kernel panic|Oops|general protection fault|kernel BUG at|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|blocked for more than|unreferenced object'
