@@ -28,6 +28,8 @@ setup() {
 		echo "0 $sectors thin /dev/mapper/b-pool 0" | dmsetup create b ;;
 	odx)
 		echo "0 $sectors odx $META $DATA $SLAB" | dmsetup create b ;;
+	odx-sz)
+		echo "0 $sectors odx $META $DATA $SLAB 1 skip_zeroing" | dmsetup create b ;;
 	esac
 }
 
@@ -54,11 +56,12 @@ provision() {
 }
 
 declare -A R
+TARGETS="linear thin odx odx-sz"
 
 run_case() {
 	local name=$1 unit=$2 prep=$3 t
 	shift 3
-	for t in linear thin odx; do
+	for t in $TARGETS; do
 		setup $t
 		[ "$prep" = provisioned ] && provision
 		BENCH_UNIT=$unit R[$name,$t]=$(fio_run "$@" || echo 0)
@@ -70,37 +73,45 @@ run_case "4k randread, provisioned" iops provisioned \
 	--rw=randread --bs=4k --iodepth=32 --runtime=$RUNTIME --time_based
 run_case "4k randwrite, provisioned" iops provisioned \
 	--rw=randwrite --bs=4k --iodepth=32 --runtime=$RUNTIME --time_based
-run_case "4k randwrite, unprovisioned" iops fresh \
-	--rw=randwrite --bs=4k --iodepth=32 --runtime=$RUNTIME --time_based \
-	--size=${SIZE_MIB}m
+# one 4k write at the start of every 64k: every write allocates a slab
+run_case "4k write, each a new slab" iops fresh \
+	--rw=write --bs=4k --zonemode=strided --zonesize=4k --zonerange=64k \
+	--iodepth=32 --size=${SIZE_MIB}m --io_size=$((SIZE_MIB / 16))m
 run_case "1M seq write, unprovisioned" bw fresh \
 	--rw=write --bs=1M --iodepth=8 --size=${SIZE_MIB}m
 
 name="whole-volume blkdiscard"
-for t in linear thin odx; do
+for t in $TARGETS; do
 	setup $t
 	provision
 	start=$(date +%s.%N)
 	blkdiscard /dev/mapper/b
 	sync
-	R[$name,$t]=$(echo "$(date +%s.%N) - $start" | bc)
+	R[$name,$t]=$(printf '%.3f' "$(echo "$(date +%s.%N) - $start" | bc)")
 	teardown
 done
 
 ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
 
-printf '\n%-30s %10s %10s %10s %8s %8s\n' benchmark linear thin odx odx/lin odx/thin
+ratio_cell() {
+	# odx result, ratio to linear, ratio to thin (for times: inverted)
+	if [ "$3" = time ]; then
+		printf '%8s %6s %6s' "$1" "$(ratio "${R[$2,linear]}" "$1")" "$(ratio "${R[$2,thin]}" "$1")"
+	else
+		printf '%8s %6s %6s' "$1" "$(ratio "$1" "${R[$2,linear]}")" "$(ratio "$1" "${R[$2,thin]}")"
+	fi
+}
+
+printf '\n%-28s %8s %8s | %8s %6s %6s | %8s %6s %6s\n' benchmark linear thin \
+	odx /lin /thin odx-sz /lin /thin
 for name in "4k randread, provisioned" "4k randwrite, provisioned" \
-	    "4k randwrite, unprovisioned" "1M seq write, unprovisioned"; do
-	printf '%-30s %10s %10s %10s %8s %8s\n' "$name" "${R[$name,linear]}" \
-		"${R[$name,thin]}" "${R[$name,odx]}" \
-		"$(ratio "${R[$name,odx]}" "${R[$name,linear]}")" \
-		"$(ratio "${R[$name,odx]}" "${R[$name,thin]}")"
+	    "4k write, each a new slab" "1M seq write, unprovisioned" \
+	    "whole-volume blkdiscard"; do
+	kind=rate
+	[ "$name" = "whole-volume blkdiscard" ] && kind=time
+	printf '%-28s %8s %8s | %s | %s\n' "$name" "${R[$name,linear]}" \
+		"${R[$name,thin]}" "$(ratio_cell "${R[$name,odx]}" "$name" $kind)" \
+		"$(ratio_cell "${R[$name,odx-sz]}" "$name" $kind)"
 done
-name="whole-volume blkdiscard"
-# for a time, lower is better: print the speed-up
-printf '%-30s %9ss %9ss %9ss %8s %8s\n' "$name (s)" "${R[$name,linear]}" \
-	"${R[$name,thin]}" "${R[$name,odx]}" \
-	"$(ratio "${R[$name,linear]}" "${R[$name,odx]}")" \
-	"$(ratio "${R[$name,thin]}" "${R[$name,odx]}")"
-echo "(IOPS, MiB/s for sequential; ratios > 1 mean dm-odx is faster; TCG guest, $RUNTIME s runs)"
+echo "(IOPS; MiB/s for the sequential write; seconds for blkdiscard. Ratios > 1:"
+echo " dm-odx is faster. odx-sz: dm-odx with skip_zeroing. TCG guest, $RUNTIME s runs.)"

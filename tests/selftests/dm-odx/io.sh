@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 16
+ktap_set_plan 19
 
 V=${ODX_TEST_PREFIX}-io
 DEV=/dev/mapper/$V
@@ -44,6 +44,32 @@ slab_ok() {
 	odx_is_zero $DEV $((200 * MIB + 12288)) $((65536 - 12288))
 }
 odx_result "partial write: the rest of its new slab reads zeros" slab_ok
+
+# 16 writers at once into 16 different 4 KiB blocks of one new slab:
+# one allocation, every block there
+before=$(odx_used_slabs $V)
+for i in $(seq 0 15); do
+	head -c 4096 /dev/urandom > /tmp/odx-c$i
+	dd if=/tmp/odx-c$i of=$DEV bs=4k seek=$((300 * 256 + i)) oflag=direct \
+		status=none &
+done
+wait
+concurrent_ok() {
+	local i
+	[ "$(odx_used_slabs $V)" = $((before + 1)) ] || return 1
+	for i in $(seq 0 15); do
+		cmp -s /tmp/odx-c$i <(dd if=$DEV bs=4k skip=$((300 * 256 + i)) \
+			count=1 iflag=direct status=none) || return 1
+	done
+}
+odx_result "16 concurrent writes to one new slab: one allocation, all data there" \
+	concurrent_ok
+
+dmname=$(basename "$(readlink -f $DEV)")
+odx_result "lsblk -D: discard granularity is the slab size" \
+	test "$(lsblk -D -b -n -o DISC-GRAN $DEV | tr -d " ")" = 65536
+odx_result "write-zeroes advertised" \
+	test "$(cat /sys/block/$dmname/queue/write_zeroes_max_bytes)" -gt 0
 
 fio_verify() {
 	fio --name=verify --filename=$DEV --direct=1 --ioengine=libaio \
