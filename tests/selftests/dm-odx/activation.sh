@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 9
+ktap_set_plan 11
 
 V=${ODX_TEST_PREFIX}-act
 DEV=/dev/mapper/$V
@@ -66,6 +66,21 @@ odx_result "read_only: a write fails" write_fails
 dmsetup remove $V
 odx_result "read_only: the metadata device was not written" \
 	test "$(odx_devsum "$META")" = "$msum"
+
+# growing the virtual size on reload
+odx_loadvol $V 256 128 || ktap_exit_fail_msg "cannot activate again"
+dmsetup suspend $V
+dmsetup reload $V --table "0 $((512 * 2048)) odx $META $DATADEV 128"
+dmsetup resume $V
+odx_result "virtual size grown on reload: 512 MiB" \
+	test "$(blockdev --getsize64 $DEV)" = $((512 * MIB))
+dd if=/tmp/odx-act of=$DEV bs=1M seek=500 oflag=direct status=none
+grown_ok() {
+	cmp -s /tmp/odx-act <(dd if=$DEV bs=1M skip=10 count=2 iflag=direct status=none) &&
+	cmp -s /tmp/odx-act <(dd if=$DEV bs=1M skip=500 count=2 iflag=direct status=none)
+}
+odx_result "grown volume: old data intact, new space writable" grown_ok
+dmsetup remove $V
 
 # a smaller data device than the metadata records
 dmsetup remove $V-data

@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 19
+ktap_set_plan 21
 
 V=${ODX_TEST_PREFIX}-io
 DEV=/dev/mapper/$V
@@ -65,11 +65,11 @@ concurrent_ok() {
 odx_result "16 concurrent writes to one new slab: one allocation, all data there" \
 	concurrent_ok
 
-dmname=$(basename "$(readlink -f $DEV)")
+queue=/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor --separator : $V)/queue
 odx_result "lsblk -D: discard granularity is the slab size" \
 	test "$(lsblk -D -b -n -o DISC-GRAN $DEV | tr -d " ")" = 65536
 odx_result "write-zeroes advertised" \
-	test "$(cat /sys/block/$dmname/queue/write_zeroes_max_bytes)" -gt 0
+	test "$(cat $queue/write_zeroes_max_bytes)" -gt 0
 
 fio_verify() {
 	fio --name=verify --filename=$DEV --direct=1 --ioengine=libaio \
@@ -113,6 +113,14 @@ blkdiscard -z -o $((101 * MIB)) -l $MIB $DEV
 odx_result "write-zeroes: the range reads zeros" \
 	odx_is_zero $DEV $((101 * MIB)) $MIB
 odx_result "write-zeroes released its 16 whole slabs" \
+	test "$(odx_used_slabs $V)" = $((before - 16))
+
+# fallocate --zero-range on the block device: write-zeroes again
+before=$(odx_used_slabs $V)
+fallocate -z -o $((102 * MIB)) -l $MIB $DEV
+odx_result "fallocate --zero-range: the range reads zeros" \
+	odx_is_zero $DEV $((102 * MIB)) $MIB
+odx_result "fallocate --zero-range released its 16 whole slabs" \
 	test "$(odx_used_slabs $V)" = $((before - 16))
 
 blkdiscard $DEV
