@@ -144,9 +144,22 @@ static bool odx_remap(struct odx_volume *vol, struct bio *bio, u64 vslab)
 		return false;
 	}
 	offset = odx_offset_in_slab(&vol->geo, odx_vsector(vol, bio));
+	ob->sector = bio->bi_iter.bi_sector;
 	bio_set_dev(bio, vol->data_dev->bdev);
 	bio->bi_iter.bi_sector = odx_slab_start(&vol->geo, pslab) + offset;
 	return true;
+}
+
+/*
+ * Take back odx_remap() from a bio that waits after all (for a commit):
+ * it is looked up again when it goes on.
+ */
+static void odx_unremap(struct odx_volume *vol, struct bio *bio)
+{
+	struct odx_bio *ob = odx_bio_data(bio);
+
+	bio->bi_iter.bi_sector = ob->sector;
+	odx_drop_io(vol, ob);
 }
 
 int odx_map(struct dm_target *ti, struct bio *bio)
@@ -191,7 +204,7 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 		if (!(bio->bi_opf & REQ_FUA) || !odx_uncommitted(vol))
 			return DM_MAPIO_REMAPPED;
 		/* the mapping itself is not durable yet */
-		odx_drop_io(vol, ob);
+		odx_unremap(vol, bio);
 		odx_defer(vol, &vol->flushes, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
@@ -236,7 +249,6 @@ static void odx_issue(struct odx_volume *vol, struct bio *bio,
 		      struct bio_list *need_commit)
 {
 	u64 vslab = odx_slab_of(&vol->geo, odx_vsector(vol, bio));
-	struct odx_bio *ob = odx_bio_data(bio);
 
 	if (!odx_remap(vol, bio, vslab)) {
 		/* unmapped again meanwhile, by a discard */
@@ -244,7 +256,7 @@ static void odx_issue(struct odx_volume *vol, struct bio *bio,
 		return;
 	}
 	if ((bio->bi_opf & REQ_FUA) && need_commit && odx_uncommitted(vol)) {
-		odx_drop_io(vol, ob);
+		odx_unremap(vol, bio);
 		bio_list_add(need_commit, bio);
 		return;
 	}

@@ -92,6 +92,7 @@ struct odx_volume {
 
 struct odx_bio {
 	int srcu_idx;			/* -1: no io_srcu held */
+	sector_t sector;		/* bi_sector before odx_remap() */
 	struct odx_alloc *alloc;	/* a whole-slab write to a new slab */
 };
 
