@@ -155,3 +155,18 @@ odx_result() {
 		ktap_test_fail "$desc"
 	fi
 }
+
+# --- device slices (crash tests) -------------------------------------------
+
+# odx_zero DEV OFFSET_MIB LEN_MIB: zero a range (write-zeroes, else dd)
+odx_zero() {
+	blkdiscard -z -o $(($2 * 1048576)) -l $(($3 * 1048576)) "$1" 2>/dev/null ||
+		dd if=/dev/zero of="$1" bs=1M seek="$2" count="$3" \
+			oflag=direct status=none
+}
+
+# odx_linear NAME DEV OFFSET_MIB LEN_MIB: /dev/mapper/NAME, a dm-linear
+# slice of DEV
+odx_linear() {
+	echo "0 $(($4 * 2048)) linear $2 $(($3 * 2048))" | dmsetup create "$1"
+}
