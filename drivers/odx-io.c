@@ -255,9 +255,13 @@ static void odx_issue(struct odx_volume *vol, struct bio *bio,
 		odx_start_write(vol, bio);
 		return;
 	}
-	if ((bio->bi_opf & REQ_FUA) && need_commit && odx_uncommitted(vol)) {
+	if ((bio->bi_opf & REQ_FUA) && odx_uncommitted(vol)) {
+		/* its mapping is not durable yet: after the next commit */
 		odx_unremap(vol, bio);
-		bio_list_add(need_commit, bio);
+		if (need_commit)
+			bio_list_add(need_commit, bio);
+		else
+			odx_defer(vol, &vol->flushes, bio);
 		return;
 	}
 	dm_submit_bio_remap(bio, NULL);
