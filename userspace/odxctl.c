@@ -4,7 +4,7 @@
  *
  * Subcommands talk to the dm-odx control device (/dev/odx-control) about
  * a volume named by its mapped device, or read an inactive volume's
- * metadata device (check). They are added here as the kernel side grows.
+ * metadata device (check). See odxctl.h for which file holds what.
  *
  * Exit status: 0 success, 1 the operation failed or found problems,
  * 2 bad usage.
@@ -15,7 +15,7 @@
 
 #include <linux/dm-odx.h>
 
-#define ODXCTL_VERSION "0.1.0"
+#include "odxctl.h"
 
 struct odx_command {
 	const char *name;
@@ -27,6 +27,11 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct odx_command commands[] = {
+	{ "info", "describe a volume: provisioning and offload limits", cmd_info },
+	{ "map", "list the allocated ranges of a volume", cmd_map },
+	{ "bitmap", "show the slab allocation bitmap of a range", cmd_bitmap },
+	{ "trim", "give back the space of ranges", cmd_trim },
+	{ "check", "check the metadata of an inactive volume", cmd_check },
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version of odxctl", cmd_version },
 };
