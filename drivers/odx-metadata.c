@@ -1401,6 +1401,27 @@ u32 odx_md_lookup(struct odx_metadata *md, u64 vslab)
 	return odx_mdc_lookup(&md->core, vslab);
 }
 
+void odx_md_slab_bits(struct odx_metadata *md, u64 first, unsigned int nr,
+		      unsigned long *mapped, unsigned long *shared)
+{
+	unsigned int i;
+	u32 pslab;
+
+	bitmap_zero(mapped, nr);
+	if (shared)
+		bitmap_zero(shared, nr);
+	mutex_lock(&md->lock);
+	for (i = 0; i < nr && first + i < md->core.virtual_slabs; i++) {
+		pslab = odx_mdc_lookup(&md->core, first + i);
+		if (pslab == ODX_UNMAPPED)
+			continue;
+		__set_bit(i, mapped);
+		if (shared && odx_mdc_refcount(&md->core, pslab) > 1)
+			__set_bit(i, shared);
+	}
+	mutex_unlock(&md->lock);
+}
+
 int odx_md_resize(struct odx_metadata *md, u64 data_slabs,
 		  sector_t virtual_sectors)
 {

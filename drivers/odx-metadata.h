@@ -79,6 +79,15 @@ void odx_md_put(struct odx_metadata *md);
 /* Lockless: the physical slab mapped at @vslab, or ODX_MD_UNMAPPED. */
 u32 odx_md_lookup(struct odx_metadata *md, u64 vslab);
 
+/*
+ * Bits 0 .. @nr - 1 of @mapped (and of @shared, if not NULL) say whether
+ * virtual slab @first + i is mapped (shared: its physical slab has more
+ * than one reference). Takes the metadata lock for the call only: callers
+ * walking a large range go in pieces of a few thousand slabs.
+ */
+void odx_md_slab_bits(struct odx_metadata *md, u64 first, unsigned int nr,
+		      unsigned long *mapped, unsigned long *shared);
+
 /* Grow the data device and/or the virtual size (on resume after reload). */
 int odx_md_resize(struct odx_metadata *md, u64 data_slabs,
 		  sector_t virtual_sectors);

@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 
 #include "odx.h"
+#include "odx-control.h"
 
 #define DM_MSG_PREFIX "odx"
 
@@ -146,6 +147,7 @@ static void odx_dtr(struct dm_target *ti)
 {
 	struct odx_volume *ot = ti->private;
 
+	odx_ctl_unregister(ot);
 	odx_io_exit(ot);
 	odx_md_put(ot->md);
 	dm_put_device(ti, ot->data_dev);
@@ -226,6 +228,7 @@ static int odx_message(struct dm_target *ti, unsigned int argc, char **argv,
 
 static void odx_presuspend(struct dm_target *ti)
 {
+	odx_ctl_suspend(ti->private);
 	odx_io_presuspend(ti->private);
 }
 
@@ -255,6 +258,7 @@ static int odx_preresume(struct dm_target *ti)
 static void odx_resume(struct dm_target *ti)
 {
 	odx_io_resume(ti->private);
+	odx_ctl_register(ti->private);
 }
 
 static void odx_io_hints(struct dm_target *ti, struct queue_limits *limits)
@@ -306,17 +310,27 @@ static int __init dm_odx_init(void)
 
 	if (r)
 		return r;
+	r = odx_ctl_init();
+	if (r)
+		goto bad_ctl;
 	r = dm_register_target(&odx_target_type);
 	if (r) {
 		DMERR("cannot register the odx target: error %d", r);
-		odx_io_module_exit();
+		goto bad_target;
 	}
+	return 0;
+
+bad_target:
+	odx_ctl_exit();
+bad_ctl:
+	odx_io_module_exit();
 	return r;
 }
 
 static void __exit dm_odx_exit(void)
 {
 	dm_unregister_target(&odx_target_type);
+	odx_ctl_exit();
 	odx_io_module_exit();
 }
 

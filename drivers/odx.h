@@ -88,6 +88,11 @@ struct odx_volume {
 	bool commit_requested;		/* by the periodic timer */
 	enum odx_mode mode;
 	bool lwm_armed;			/* low water event not raised yet */
+
+	/* the control device (odx-control.c) */
+	dev_t ctl_devt;			/* of the mapped device */
+	bool ctl_registered;		/* entered in its table */
+	bool ctl_live;			/* resumed: requests may use it */
 };
 
 struct odx_bio {

@@ -14,8 +14,8 @@
  * (ODX_*_SIZE_VER0) up to one page; bytes beyond what it knows must be
  * zero (else E2BIG), and it writes back no more than the caller's size.
  * All fields are fixed-width; user addresses are __u64 so 32- and 64-bit
- * callers share one layout; reserved fields and unknown flags must be
- * zero.
+ * callers share one layout; reserved fields and input flags must be zero
+ * (output fields are ignored on input).
  *
  * The volume. @fd is an open file descriptor of the mapped device
  * (/dev/mapper/NAME or /dev/dm-N) whose live table is a single odx
@@ -41,8 +41,9 @@
  *   EOVERFLOW   offset + length overflows
  *   ERANGE      a range extends past the end of the volume
  *   ENOBUFS     the output array cannot hold even one entry
- *   EFAULT      a user address is NULL or not accessible for the whole
- *               length given
+ *   EFAULT      a user address is NULL, or an array is not accessible for
+ *               the whole length given (an output array: for as many
+ *               entries as the query could need, up to its capacity)
  *   EROFS       a change requested on a read-only volume
  *   EOPNOTSUPP  trim on a volume loaded with ignore_discard
  *   EIO         the volume's metadata failed (it needs a check)
@@ -87,7 +88,7 @@ struct odx_describe {
 	__u64 unmap_alignment;		/* bytes: where slabs start (0) */
 	__u64 max_unmap_bytes;		/* per range of a trim request */
 	__u32 max_unmap_ranges;		/* ranges per trim request */
-	__u32 mode;			/* ODX_MODE_* */
+	__u32 mode;			/* ODX_DESC_MODE_* */
 	__u64 total_slabs;		/* whole slabs of the data device */
 	__u64 used_slabs;		/* mapped at least once */
 	__u64 free_slabs;		/* allocatable now */
@@ -115,19 +116,20 @@ struct odx_describe {
 #define ODX_DESC_NEEDS_CHECK		(1U << 6)
 #define ODX_DESC_OFFLOAD		(1U << 7) /* tokens and offload copy */
 
-/* Modes, as the status line's mode word */
-#define ODX_MODE_RW			0
-#define ODX_MODE_RO			1
-#define ODX_MODE_OUT_OF_DATA_SPACE	2
-#define ODX_MODE_FAIL			3
+/* odx_describe.mode: the status line's mode word */
+#define ODX_DESC_MODE_RW		0
+#define ODX_DESC_MODE_RO		1
+#define ODX_DESC_MODE_OUT_OF_DATA_SPACE	2
+#define ODX_DESC_MODE_FAIL		3
 
 /*
  * 2. ODX_IOC_ALLOCATED_RANGES: the allocated (mapped) ranges that
  * intersect [offset, offset + length), clipped to it, adjacent slabs
  * merged, in ascending order. When they do not all fit in @capacity
  * entries, the first @capacity are returned, ODX_RANGES_MORE_DATA is set
- * and @resume_offset says where to ask again (the end of the last entry
- * returned); @length 0 returns no entries. @capacity 0 fails with ENOBUFS.
+ * and @resume_offset says where to ask again (the start of the first one
+ * not returned); @length 0 returns no entries. @capacity 0 fails with
+ * ENOBUFS.
  */
 struct odx_allocated_ranges {
 	__u32 size;			/* in */

@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-odx: the control device, /dev/odx-control.
+ *
+ * Device-mapper forwards block-device ioctls to the underlying device, so
+ * a target cannot receive its own: the requests of include/uapi/linux/
+ * dm-odx.h come through this misc device instead and name their volume by
+ * a file descriptor of the opened mapped device.
+ *
+ * Finding the volume. A volume is entered in odx_ctl_volumes, keyed by the
+ * dev_t of its mapped device, when its table is resumed and it is the only
+ * target of that table; it is marked not live when the table is
+ * suspended, and leaves when it is destroyed (a reload enters the new
+ * table's volume in place of the old one). A request looks its volume up
+ * and uses it inside an odx_ctl_srcu read section; suspending and
+ * destroying wait for those sections to end, so a volume never goes away
+ * under a request and a request never sees a suspended volume's state
+ * change under it (a grown map, a swapped table).
+ *
+ * No request holds a lock for long: the queries walk the map in pieces of
+ * ODX_CTL_CHUNK slabs, taking the metadata lock for one piece at a time,
+ * and trim is ordinary discard I/O to the mapped device (the same path as
+ * blkdiscard, so a trimmed range behaves exactly as a discarded one)
+ * followed by a flush, which commits.
+ */
+#include <linux/bitmap.h>
+#include <linux/blkdev.h>
+#include <linux/device-mapper.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/srcu.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "odx.h"
+#include "odx-control.h"
+#include "odx-query.h"
+
+#define DM_MSG_PREFIX "odx"
+
+/* Slabs per piece of a map walk. */
+#define ODX_CTL_CHUNK	2048U
+/* Ranges written to user memory at once. */
+#define ODX_CTL_RANGE_BATCH	32U
+
+static_assert(sizeof(struct odx_describe) == ODX_DESCRIBE_SIZE_VER0);
+static_assert(sizeof(struct odx_allocated_ranges) ==
+	      ODX_ALLOCATED_RANGES_SIZE_VER0);
+static_assert(sizeof(struct odx_slab_bitmap) == ODX_SLAB_BITMAP_SIZE_VER0);
+static_assert(sizeof(struct odx_trim) == ODX_TRIM_SIZE_VER0);
+static_assert(sizeof(struct odx_range) == 16);
+
+static DEFINE_XARRAY(odx_ctl_volumes);
+static DEFINE_MUTEX(odx_ctl_lock);	/* serialises changes of the table */
+DEFINE_STATIC_SRCU(odx_ctl_srcu);
+
+static dev_t odx_ctl_devt(struct odx_volume *vol)
+{
+	return disk_devt(dm_disk(dm_table_get_md(vol->ti->table)));
+}
+
+void odx_ctl_register(struct odx_volume *vol)
+{
+	struct dm_target *ti = vol->ti;
+	sector_t capacity = get_capacity(dm_disk(dm_table_get_md(ti->table)));
+	void *old;
+
+	/* only a table of this one target spanning the device */
+	if (ti->begin || ti->len != capacity)
+		return;
+	mutex_lock(&odx_ctl_lock);
+	vol->ctl_devt = odx_ctl_devt(vol);
+	old = xa_store(&odx_ctl_volumes, vol->ctl_devt, vol, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		DMWARN("%s: cannot register with the control device: error %d",
+		       dm_table_device_name(ti->table), xa_err(old));
+	} else {
+		vol->ctl_registered = true;
+		WRITE_ONCE(vol->ctl_live, true);
+	}
+	mutex_unlock(&odx_ctl_lock);
+}
+
+void odx_ctl_suspend(struct odx_volume *vol)
+{
+	if (!vol->ctl_registered)
+		return;
+	WRITE_ONCE(vol->ctl_live, false);
+	synchronize_srcu(&odx_ctl_srcu);
+}
+
+void odx_ctl_unregister(struct odx_volume *vol)
+{
+	if (!vol->ctl_registered)
+		return;
+	mutex_lock(&odx_ctl_lock);
+	/* a reload may have entered its own volume in our place */
+	xa_cmpxchg(&odx_ctl_volumes, vol->ctl_devt, vol, NULL, GFP_KERNEL);
+	vol->ctl_registered = false;
+	WRITE_ONCE(vol->ctl_live, false);
+	mutex_unlock(&odx_ctl_lock);
+	synchronize_srcu(&odx_ctl_srcu);
+}
+
+/*
+ * A request names its volume by @ufd; @fmode is what the fd must be open
+ * for. Called inside an odx_ctl_srcu read section; the volume stays valid
+ * until it ends.
+ */
+static int odx_ctl_volume(int ufd, fmode_t fmode, struct file **filep,
+			  struct odx_volume **volp)
+{
+	struct odx_volume *vol;
+	struct file *file = fget(ufd);
+
+	if (!file)
+		return -EBADF;
+	if (!S_ISBLK(file_inode(file)->i_mode)) {
+		fput(file);
+		return -ENOTBLK;
+	}
+	if ((file->f_mode & fmode) != fmode) {
+		fput(file);
+		return -EBADF;
+	}
+	vol = xa_load(&odx_ctl_volumes, file_bdev(file)->bd_dev);
+	if (!vol) {
+		fput(file);
+		return -ENODEV;
+	}
+	if (!READ_ONCE(vol->ctl_live)) {
+		fput(file);
+		return -EBUSY;
+	}
+	*filep = file;
+	*volp = vol;
+	return 0;
+}
+
+static u64 odx_ctl_size(struct odx_volume *vol)
+{
+	return (u64)vol->ti->len << SECTOR_SHIFT;
+}
+
+static u64 odx_ctl_slab_bytes(struct odx_volume *vol)
+{
+	return (u64)vol->geo.slab_sectors << SECTOR_SHIFT;
+}
+
+static u32 odx_ctl_lbs(struct file *file)
+{
+	return bdev_logical_block_size(file_bdev(file));
+}
+
+/*
+ * Copy a request in: @size (its first field) must be at least the first
+ * version's and at most a page; bytes this kernel does not know must be
+ * zero.
+ */
+static int odx_ctl_copy_in(void *req, size_t ksize, size_t ver0,
+			   const void __user *arg, u32 *usize)
+{
+	if (get_user(*usize, (const u32 __user *)arg))
+		return -EFAULT;
+	if (*usize < ver0)
+		return -EINVAL;
+	if (*usize > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(req, ksize, arg, *usize);
+}
+
+static int odx_ctl_copy_out(void __user *arg, const void *req, size_t ksize,
+			    u32 usize)
+{
+	return copy_to_user(arg, req, min_t(size_t, ksize, usize)) ?
+		-EFAULT : 0;
+}
+
+/* 1: the provisioning and offload descriptor */
+static void odx_ctl_describe(struct odx_volume *vol, struct file *file,
+			     struct odx_describe *d)
+{
+	const struct odx_features *f = &vol->features;
+	struct odx_md_stats st;
+	enum odx_mode mode = READ_ONCE(vol->mode);
+
+	odx_md_stats(vol->md, &st);
+	d->flags = ODX_DESC_THIN | ODX_DESC_READ_ZEROES_AFTER_UNMAP;
+	if (!odx_feature(f, ODX_FEAT_IGNORE_DISCARD)) {
+		d->flags |= ODX_DESC_UNMAP;
+		if (!odx_feature(f, ODX_FEAT_NO_DISCARD_PASSDOWN))
+			d->flags |= ODX_DESC_UNMAP_PASSDOWN;
+	}
+	if (odx_feature(f, ODX_FEAT_SKIP_ZEROING))
+		d->flags |= ODX_DESC_SKIP_ZEROING;
+	if (mode == ODX_MODE_RO)
+		d->flags |= ODX_DESC_READ_ONLY;
+	if (st.needs_check)
+		d->flags |= ODX_DESC_NEEDS_CHECK;
+	d->logical_block_size = odx_ctl_lbs(file);
+	d->virtual_size = odx_ctl_size(vol);
+	d->slab_size = odx_ctl_slab_bytes(vol);
+	d->unmap_alignment = 0;
+	d->max_unmap_bytes = round_down(d->virtual_size,
+					(u64)d->logical_block_size);
+	d->max_unmap_ranges = ODX_TRIM_MAX_RANGES;
+	switch (mode) {
+	case ODX_MODE_RW:
+		d->mode = ODX_DESC_MODE_RW;
+		break;
+	case ODX_MODE_RO:
+		d->mode = ODX_DESC_MODE_RO;
+		break;
+	case ODX_MODE_OUT_OF_DATA_SPACE:
+		d->mode = ODX_DESC_MODE_OUT_OF_DATA_SPACE;
+		break;
+	case ODX_MODE_FAIL:
+		d->mode = ODX_DESC_MODE_FAIL;
+		break;
+	}
+	d->total_slabs = st.data_slabs;
+	d->used_slabs = st.used_slabs;
+	d->free_slabs = st.free_slabs;
+	d->shared_slabs = st.shared_slabs;
+	d->virtual_slabs = odx_slabs_for(&vol->geo, vol->ti->len);
+	d->transaction_id = st.txn_id;
+}
+
+static int odx_ctl_ioc_describe(void __user *arg)
+{
+	struct odx_describe d;
+	struct odx_volume *vol;
+	struct file *file;
+	u32 usize;
+	int r, idx;
+
+	r = odx_ctl_copy_in(&d, sizeof(d), ODX_DESCRIBE_SIZE_VER0, arg, &usize);
+	if (r)
+		return r;
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_volume(d.fd, FMODE_READ, &file, &vol);
+	if (!r) {
+		d = (struct odx_describe){ .size = d.size, .fd = d.fd };
+		odx_ctl_describe(vol, file, &d);
+		fput(file);
+	}
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+	return r ? r : odx_ctl_copy_out(arg, &d, sizeof(d), usize);
+}
+
+/* A walk of the map in pieces; -EINTR on a fatal signal. */
+struct odx_ctl_walk {
+	unsigned long *mapped;
+	unsigned long *shared;
+};
+
+static int odx_ctl_walk_alloc(struct odx_ctl_walk *w, bool shared)
+{
+	w->mapped = bitmap_zalloc(ODX_CTL_CHUNK, GFP_KERNEL);
+	w->shared = shared ? bitmap_zalloc(ODX_CTL_CHUNK, GFP_KERNEL) : NULL;
+	if (!w->mapped || (shared && !w->shared)) {
+		bitmap_free(w->mapped);
+		bitmap_free(w->shared);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void odx_ctl_walk_free(struct odx_ctl_walk *w)
+{
+	bitmap_free(w->mapped);
+	bitmap_free(w->shared);
+}
+
+static int odx_ctl_walk_piece(struct odx_volume *vol, struct odx_ctl_walk *w,
+			      u64 first, unsigned int nr)
+{
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	cond_resched();
+	odx_md_slab_bits(vol->md, first, nr, w->mapped, w->shared);
+	return 0;
+}
+
+/*
+ * Is the user array at @uaddr writable for @nr entries of @esize bytes? A
+ * NULL array never is (even for no entries). Faults the pages in without
+ * writing to them.
+ */
+static int odx_ctl_probe(u64 uaddr, size_t esize, u64 nr)
+{
+	void __user *p = u64_to_user_ptr(uaddr);
+	u64 bytes;
+
+	if (!uaddr || check_mul_overflow(nr, (u64)esize, &bytes) ||
+	    bytes > SIZE_MAX || !access_ok(p, bytes))
+		return -EFAULT;
+	if (bytes && fault_in_safe_writeable(p, bytes))
+		return -EFAULT;
+	return 0;
+}
+
+/* Slabs [offset, offset + length) touches. */
+static u64 odx_ctl_slabs_in(struct odx_volume *vol, u64 offset, u64 length)
+{
+	u64 slab = odx_ctl_slab_bytes(vol);
+
+	if (!length)
+		return 0;
+	return div64_u64(offset + length - 1, slab) -
+		div64_u64(offset, slab) + 1;
+}
+
+/* 2: allocated ranges */
+struct odx_ctl_ranges_out {
+	struct odx_range __user *user;
+	u32 capacity, count;
+	unsigned int nr;			/* in buf */
+	struct odx_range buf[ODX_CTL_RANGE_BATCH];
+};
+
+static int odx_ctl_ranges_flush(struct odx_ctl_ranges_out *o)
+{
+	if (o->nr && copy_to_user(o->user + o->count - o->nr, o->buf,
+				  o->nr * sizeof(o->buf[0])))
+		return -EFAULT;
+	o->nr = 0;
+	return 0;
+}
+
+/* 1: stored, 0: no room (the caller reports "more data"), or an error */
+static int odx_ctl_ranges_put(struct odx_ctl_ranges_out *o, u64 start,
+			      u64 end)
+{
+	int r;
+
+	if (o->count == o->capacity)
+		return 0;
+	o->buf[o->nr].offset = start;
+	o->buf[o->nr].length = end - start;
+	o->nr++;
+	o->count++;
+	if (o->nr == ODX_CTL_RANGE_BATCH) {
+		r = odx_ctl_ranges_flush(o);
+		if (r)
+			return r;
+	}
+	return 1;
+}
+
+static int odx_ctl_allocated(struct odx_volume *vol,
+			     struct odx_allocated_ranges *q,
+			     struct odx_ctl_ranges_out *o)
+{
+	u64 slab = odx_ctl_slab_bytes(vol);
+	u64 end = q->offset + q->length;
+	u64 first, last, base, s, e;
+	struct odx_ctl_walk w;
+	struct odx_q_ranges b;
+	unsigned int nr, i, j;
+	int r = 0;
+
+	if (!q->length)
+		return 0;
+	r = odx_ctl_walk_alloc(&w, false);
+	if (r)
+		return r;
+	odx_q_ranges_init(&b, q->offset, end);
+	first = div64_u64(q->offset, slab);
+	last = div64_u64(end - 1, slab);
+	for (base = first; base <= last; base += nr) {
+		nr = min_t(u64, ODX_CTL_CHUNK, last - base + 1);
+		r = odx_ctl_walk_piece(vol, &w, base, nr);
+		if (r)
+			goto out;
+		for (i = find_first_bit(w.mapped, nr); i < nr;
+		     i = find_next_bit(w.mapped, nr, j)) {
+			j = find_next_zero_bit(w.mapped, nr, i);
+			if (!odx_q_ranges_feed(&b, (base + i) * slab,
+					       (base + j) * slab, &s, &e))
+				continue;
+			r = odx_ctl_ranges_put(o, s, e);
+			if (r <= 0)
+				goto full;
+		}
+	}
+	r = 1;
+	if (odx_q_ranges_finish(&b, &s, &e))
+		r = odx_ctl_ranges_put(o, s, e);
+full:
+	if (!r) {
+		/* [s, e) did not fit: the caller asks again from there */
+		q->flags |= ODX_RANGES_MORE_DATA;
+		q->resume_offset = s;
+	}
+	r = r < 0 ? r : 0;
+out:
+	odx_ctl_walk_free(&w);
+	return r;
+}
+
+static int odx_ctl_ioc_allocated(void __user *arg)
+{
+	struct odx_ctl_ranges_out *o;
+	struct odx_allocated_ranges q;
+	struct odx_volume *vol;
+	struct file *file;
+	u32 usize;
+	int r, idx;
+
+	r = odx_ctl_copy_in(&q, sizeof(q), ODX_ALLOCATED_RANGES_SIZE_VER0, arg,
+			    &usize);
+	if (r)
+		return r;
+	if (q.reserved)
+		return -EINVAL;
+	q.count = 0;
+	q.flags = 0;
+	q.resume_offset = 0;
+	o = kzalloc(sizeof(*o), GFP_KERNEL);
+	if (!o)
+		return -ENOMEM;
+	o->user = u64_to_user_ptr(q.ranges);
+	o->capacity = q.capacity;
+
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_volume(q.fd, FMODE_READ, &file, &vol);
+	if (r)
+		goto out;
+	r = odx_q_check_range(q.offset, q.length, odx_ctl_lbs(file),
+			      odx_ctl_size(vol));
+	if (!r && !q.capacity)
+		r = -ENOBUFS;
+	/* as many entries as the query could need must be writable */
+	if (!r && odx_ctl_probe(q.ranges, sizeof(o->buf[0]),
+				min_t(u64, q.capacity,
+				      odx_ctl_slabs_in(vol, q.offset,
+						       q.length))))
+		r = -EFAULT;
+	if (!r)
+		r = odx_ctl_allocated(vol, &q, o);
+	if (!r)
+		r = odx_ctl_ranges_flush(o);
+	fput(file);
+out:
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+	if (!r) {
+		q.count = o->count;
+		r = odx_ctl_copy_out(arg, &q, sizeof(q), usize);
+	}
+	kfree(o);
+	return r;
+}
+
+/* 3: slab allocation bitmap */
+static int odx_ctl_bitmap(struct odx_volume *vol, struct odx_slab_bitmap *q)
+{
+	u32 __user *ubits = u64_to_user_ptr(q->bitmap);
+	u32 __user *ushared = u64_to_user_ptr(q->shared_bitmap);
+	struct odx_q_bitmap_span span;
+	u32 *words;
+	struct odx_ctl_walk w;
+	u64 done, words_off;
+	unsigned int nr, nw;
+	int r;
+
+	q->slab_size = odx_ctl_slab_bytes(vol);
+	odx_q_bitmap_adjust(q->offset, q->length, q->slab_size,
+			    odx_ctl_size(vol), &span);
+	q->offset_delta = span.delta;
+	q->bit_count = min_t(u64, span.nr, (u64)q->capacity * 32);
+	q->bitmap_length = odx_q_bitmap_words(q->bit_count);
+	if (span.nr > q->bit_count)
+		q->flags |= ODX_BITMAP_MORE_DATA;
+	/* the words the answer needs must be writable */
+	if (odx_ctl_probe(q->bitmap, sizeof(u32), q->bitmap_length) ||
+	    (q->shared_bitmap &&
+	     odx_ctl_probe(q->shared_bitmap, sizeof(u32), q->bitmap_length)))
+		return -EFAULT;
+	if (!q->bit_count)
+		return 0;
+
+	words = kmalloc_array(ODX_CTL_CHUNK / 32, sizeof(*words), GFP_KERNEL);
+	if (!words)
+		return -ENOMEM;
+	r = odx_ctl_walk_alloc(&w, ushared);
+	if (r)
+		goto out_words;
+	for (done = 0; done < q->bit_count; done += nr) {
+		nr = min_t(u64, ODX_CTL_CHUNK, q->bit_count - done);
+		nw = odx_q_bitmap_words(nr);
+		words_off = done / 32;
+		r = odx_ctl_walk_piece(vol, &w, span.first + done, nr);
+		if (r)
+			break;
+		bitmap_to_arr32(words, w.mapped, nr);
+		if (copy_to_user(ubits + words_off, words, nw * sizeof(u32))) {
+			r = -EFAULT;
+			break;
+		}
+		if (!ushared)
+			continue;
+		bitmap_to_arr32(words, w.shared, nr);
+		if (copy_to_user(ushared + words_off, words,
+				 nw * sizeof(u32))) {
+			r = -EFAULT;
+			break;
+		}
+	}
+	odx_ctl_walk_free(&w);
+out_words:
+	kfree(words);
+	return r;
+}
+
+static int odx_ctl_ioc_bitmap(void __user *arg)
+{
+	struct odx_slab_bitmap q;
+	struct odx_volume *vol;
+	struct file *file;
+	u32 usize;
+	int r, idx;
+
+	r = odx_ctl_copy_in(&q, sizeof(q), ODX_SLAB_BITMAP_SIZE_VER0, arg,
+			    &usize);
+	if (r)
+		return r;
+	if (q.reserved)
+		return -EINVAL;
+	q.flags = 0;
+
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_volume(q.fd, FMODE_READ, &file, &vol);
+	if (r)
+		goto out;
+	r = odx_q_check_range(q.offset, q.length, odx_ctl_lbs(file),
+			      odx_ctl_size(vol));
+	if (!r && !q.capacity)
+		r = -ENOBUFS;
+	if (!r)
+		r = odx_ctl_bitmap(vol, &q);
+	fput(file);
+out:
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+	return r ? r : odx_ctl_copy_out(arg, &q, sizeof(q), usize);
+}
+
+/* 4: trim */
+
+/*
+ * Drop the page cache of [start, end) as BLKDISCARD does: with the device
+ * claimed, so that no file system's buffers go; if someone else holds it
+ * exclusively, only clean, unmapped pages (else -EBUSY).
+ */
+static int odx_ctl_drop_cache(struct file *file, u64 start, u64 end)
+{
+	struct block_device *bdev = file_bdev(file);
+	bool claim = !(file->f_flags & O_EXCL);
+
+	if (claim && bd_prepare_to_claim(bdev, odx_ctl_drop_cache, NULL))
+		return invalidate_inode_pages2_range(bdev->bd_mapping,
+						     start >> PAGE_SHIFT,
+						     (end - 1) >> PAGE_SHIFT);
+	truncate_inode_pages_range(bdev->bd_mapping, start, end - 1);
+	if (claim)
+		bd_abort_claiming(bdev, odx_ctl_drop_cache);
+	return 0;
+}
+
+static int odx_ctl_trim(struct odx_volume *vol, struct file *file,
+			const struct odx_range *ranges, u32 count,
+			u32 *processed)
+{
+	struct block_device *bdev = file_bdev(file);
+	u32 lbs = odx_ctl_lbs(file);
+	u64 size = odx_ctl_size(vol);
+	const struct odx_range *rg;
+	int r = 0, f;
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		rg = &ranges[i];
+		if (!READ_ONCE(vol->ctl_live)) {
+			r = -EBUSY;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			r = -EINTR;
+			break;
+		}
+		r = odx_q_check_range(rg->offset, rg->length, lbs, size);
+		if (r)
+			break;
+		if (!rg->length)
+			continue;
+		r = odx_ctl_drop_cache(file, rg->offset,
+				       rg->offset + rg->length);
+		if (r)
+			break;
+		r = blkdev_issue_discard(bdev, rg->offset >> SECTOR_SHIFT,
+					 rg->length >> SECTOR_SHIFT,
+					 GFP_KERNEL);
+		if (r)
+			break;
+	}
+	*processed = i;
+	if (i) {
+		/* what was trimmed is durable before the call returns */
+		f = blkdev_issue_flush(bdev);
+		if (f && !r)
+			r = f;
+	}
+	return r;
+}
+
+static int odx_ctl_ioc_trim(void __user *arg)
+{
+	struct odx_range *ranges = NULL;
+	struct odx_volume *vol;
+	struct odx_trim q;
+	struct file *file;
+	u32 usize;
+	int r, idx;
+
+	r = odx_ctl_copy_in(&q, sizeof(q), ODX_TRIM_SIZE_VER0, arg, &usize);
+	if (r)
+		return r;
+	if (q.flags || q.reserved || !q.count)
+		return -EINVAL;
+	q.processed = 0;
+	if (q.count > ODX_TRIM_MAX_RANGES)
+		return -E2BIG;
+	/* the whole array first: a bad one changes nothing */
+	ranges = memdup_array_user(u64_to_user_ptr(q.ranges), q.count,
+				   sizeof(*ranges));
+	if (IS_ERR(ranges))
+		return PTR_ERR(ranges);
+
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_volume(q.fd, FMODE_WRITE, &file, &vol);
+	if (r)
+		goto out;
+	if (odx_feature(&vol->features, ODX_FEAT_IGNORE_DISCARD))
+		r = -EOPNOTSUPP;
+	else if (READ_ONCE(vol->mode) == ODX_MODE_FAIL)
+		r = -EIO;
+	else if (READ_ONCE(vol->mode) == ODX_MODE_RO ||
+		 bdev_read_only(file_bdev(file)))
+		r = -EROFS;
+	else
+		r = odx_ctl_trim(vol, file, ranges, q.count, &q.processed);
+	fput(file);
+out:
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+	kfree(ranges);
+	/* the number processed goes back also when the trim failed */
+	if (put_user(q.processed, &((struct odx_trim __user *)arg)->processed))
+		return -EFAULT;
+	return r;
+}
+
+static long odx_ctl_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long uarg)
+{
+	void __user *arg = (void __user *)uarg;
+
+	/* the size field, not the ioctl number's size bits, is the version */
+	if (_IOC_TYPE(cmd) != ODX_IOCTL_MAGIC ||
+	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
+		return -ENOTTY;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(ODX_IOC_DESCRIBE):
+		return odx_ctl_ioc_describe(arg);
+	case _IOC_NR(ODX_IOC_ALLOCATED_RANGES):
+		return odx_ctl_ioc_allocated(arg);
+	case _IOC_NR(ODX_IOC_SLAB_BITMAP):
+		return odx_ctl_ioc_bitmap(arg);
+	case _IOC_NR(ODX_IOC_TRIM):
+		return odx_ctl_ioc_trim(arg);
+	}
+	return -ENOTTY;
+}
+
+static const struct file_operations odx_ctl_fops = {
+	.owner		= THIS_MODULE,
+	.open		= nonseekable_open,
+	.unlocked_ioctl	= odx_ctl_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice odx_ctl_misc = {
+	.minor		= MISC_DYNAMIC_MINOR,
+	.name		= ODX_CONTROL_NAME,
+	.mode		= 0600,
+	.fops		= &odx_ctl_fops,
+};
+
+int odx_ctl_init(void)
+{
+	int r = misc_register(&odx_ctl_misc);
+
+	if (r)
+		DMERR("cannot register %s: error %d", ODX_CONTROL_PATH, r);
+	return r;
+}
+
+void odx_ctl_exit(void)
+{
+	misc_deregister(&odx_ctl_misc);
+	WARN_ON(!xa_empty(&odx_ctl_volumes));
+}
