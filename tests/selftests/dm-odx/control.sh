@@ -1,0 +1,158 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The control device and the life of a volume: which devices it answers
+# for (a dm device whose live, resumed table is one odx target), and that
+# it stays correct while tables are suspended, reloaded and removed under
+# running queries (on the debug kernel KASAN and lockdep watch the same
+# runs). Answers are compared with what the volume holds, not just
+# checked for success.
+
+. "$(dirname "$0")/lib.sh"
+
+ktap_print_header
+odx_require_root
+ktap_set_plan 11
+
+V=${ODX_TEST_PREFIX}-ctl
+DEV=/dev/mapper/$V
+W=/tmp/odx-ctl
+ODXCTL=${ODXCTL:-odxctl}
+rm -rf $W
+mkdir -p $W
+odx_cleanup
+odx_load || ktap_exit_fail_msg "cannot load dm-odx"
+[ -c /dev/odx-control ] || ktap_exit_fail_msg "no /dev/odx-control"
+
+# odxctl_fails ERRNO_TEXT ODXCTL_ARGS...: exits 1 with one line naming it
+odxctl_fails() {
+	local want=$1 out rc
+	shift
+	out=$("$ODXCTL" "$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] &&
+	   grep -q "$want" <<<"$out"; then
+		return 0
+	fi
+	odx_diag "odxctl $*: exit $rc: $out (wanted exit 1 and '$want')"
+	return 1
+}
+
+# 256 MiB over 128 MiB of data, 64 KiB slabs; a few scattered slabs
+odx_mkvol $V 256 128 128 || ktap_exit_fail_msg "cannot create the volume"
+TABLE=$(dmsetup table $V)
+for s in 0 1 2 7 100 101 2000 4095; do
+	dd if=/dev/urandom of=$DEV bs=64k seek=$s count=1 oflag=direct status=none
+done
+"$ODXCTL" map --json $DEV > $W/map.ref 2> $W/err ||
+	ktap_exit_fail_msg "odxctl map failed: $(cat $W/err)"
+odx_result "the reference map lists the written slabs" \
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["ranges"] if isinstance(d, dict) else d
+got = [(x["offset"], x["length"]) for x in r]
+k = 65536
+want = [(0, 3 * k), (7 * k, k), (100 * k, 2 * k), (2000 * k, k), (4095 * k, k)]
+sys.exit(got != want)' $W/map.ref
+
+odx_result "a dm-linear device is not a volume (ENODEV)" \
+	odxctl_fails "No such device" info /dev/mapper/$V-data
+odx_result "a regular file is not a volume (ENOTBLK)" \
+	odxctl_fails "Block device required" info $W/map.ref
+
+# a table of two targets: odx for the first half, linear after it
+echo -e "0 262144 odx $META /dev/mapper/$V-data 128\n262144 2048 linear $DATA 0" |
+	dmsetup create $V-two 2>/dev/null
+odx_result "a table with another target besides odx is refused (ENODEV)" \
+	odxctl_fails "No such device" info /dev/mapper/$V-two
+dmsetup remove $V-two 2>/dev/null
+
+dmsetup suspend $V
+odx_result "a suspended volume answers EBUSY" \
+	odxctl_fails "busy" map $DEV
+dmsetup resume $V
+odx_result "after resume the map is the same" \
+	cmp -s $W/map.ref <("$ODXCTL" map --json $DEV)
+
+# the same device with a dm-linear table, then odx again
+dmsetup suspend $V
+dmsetup reload $V --table "0 524288 linear $DATA 0"
+dmsetup resume $V
+odx_result "reloaded as dm-linear: ENODEV" \
+	odxctl_fails "No such device" map $DEV
+dmsetup suspend $V
+dmsetup reload $V --table "$TABLE"
+dmsetup resume $V
+odx_result "reloaded as odx again: the same map" \
+	cmp -s $W/map.ref <("$ODXCTL" map --json $DEV)
+
+# queries in a loop while the table is suspended, reloaded and resumed:
+# every answer is the right map, or EBUSY/ENODEV while suspended
+query_loop() {
+	local i=0 rc
+	while [ ! -e $W/stop ]; do
+		i=$((i + 1))
+		"$ODXCTL" map --json $DEV > $W/q.out 2> $W/q.err
+		rc=$?
+		if [ $rc = 0 ]; then
+			cmp -s $W/map.ref $W/q.out && echo ok || echo wrong
+		elif grep -qE "busy|No such device" $W/q.err; then
+			echo refused
+		else
+			echo "unexpected $rc $(cat $W/q.err)"
+		fi
+		"$ODXCTL" bitmap --shared $DEV > /dev/null 2>&1
+		"$ODXCTL" info $DEV > /dev/null 2>&1
+	done > $W/answers
+}
+query_loop &
+qpid=$!
+for i in $(seq 12); do
+	dmsetup suspend $V
+	dmsetup reload $V --table "$TABLE"
+	dmsetup resume $V
+done
+touch $W/stop
+wait $qpid
+ok=$(grep -c '^ok$' $W/answers)
+bad=$(grep -vcE '^(ok|refused)$' $W/answers)
+grep -vE '^(ok|refused)$' $W/answers | head -3 | sed 's/^/# /'
+odx_result "queries during 12 reloads: $ok right maps, $bad wrong answers" \
+	test "$ok" -gt 0 -a "$bad" = 0
+
+# trims racing with reloads: what is trimmed is gone, the rest intact
+rm -f $W/stop
+( while [ ! -e $W/stop ]; do
+	"$ODXCTL" trim $DEV 6553600:65536 > /dev/null 2>&1  # slab 100
+  done ) &
+tpid=$!
+for i in $(seq 5); do
+	dmsetup suspend $V
+	dmsetup reload $V --table "$TABLE"
+	dmsetup resume $V
+done
+touch $W/stop
+wait $tpid
+"$ODXCTL" trim $DEV 6553600:65536 > /dev/null 2>&1
+odx_result "trims during reloads: slab 100 released, 101 and the others kept" \
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = d["ranges"] if isinstance(d, dict) else d
+got = [(x["offset"], x["length"]) for x in r]
+k = 65536
+want = [(0, 3 * k), (7 * k, k), (101 * k, k), (2000 * k, k), (4095 * k, k)]
+sys.exit(got != want)' < <("$ODXCTL" map --json $DEV)
+
+odx_rmvol $V
+
+# the module cannot go while the control device is open
+exec 8< /dev/odx-control
+rmmod dm_odx 2> /dev/null
+busy=$?
+exec 8<&-
+odx_result "rmmod refused while /dev/odx-control is open, then succeeds" \
+	test $busy != 0 -a "$(odx_unload && echo gone)" = gone
+
+rm -rf $W
+ktap_finished
