@@ -21,6 +21,9 @@ done
 type ktap_print_header >/dev/null 2>&1 || {
 	echo "Bail out! ktap_helpers.sh not found"; exit 1; }
 
+# how long each script took, as a diagnostic line at its end
+trap 'echo "# $(basename "$0") took ${SECONDS}s"' EXIT
+
 META=${ODX_META_DEV:-/dev/vda}
 DATA=${ODX_DATA_DEV:-/dev/vdb}
 ODX_TEST_PREFIX=odxtest
