@@ -553,9 +553,11 @@ out:
 /* 4: trim */
 
 /*
- * Drop the page cache of [start, end) as BLKDISCARD does: with the device
- * claimed, so that no file system's buffers go; if someone else holds it
- * exclusively, only clean, unmapped pages (else -EBUSY).
+ * Drop the page cache of [start, end) with the device claimed, as
+ * BLKDISCARD does, unless the caller's own fd holds it exclusively. Unlike
+ * BLKDISCARD, a device someone else holds exclusively (a mounted file
+ * system) is refused with -EBUSY: trimming under a file system destroys
+ * it.
  */
 static int odx_ctl_drop_cache(struct file *file, u64 start, u64 end)
 {
@@ -563,9 +565,7 @@ static int odx_ctl_drop_cache(struct file *file, u64 start, u64 end)
 	bool claim = !(file->f_flags & O_EXCL);
 
 	if (claim && bd_prepare_to_claim(bdev, odx_ctl_drop_cache, NULL))
-		return invalidate_inode_pages2_range(bdev->bd_mapping,
-						     start >> PAGE_SHIFT,
-						     (end - 1) >> PAGE_SHIFT);
+		return -EBUSY;
 	truncate_inode_pages_range(bdev->bd_mapping, start, end - 1);
 	if (claim)
 		bd_abort_claiming(bdev, odx_ctl_drop_cache);
@@ -630,16 +630,23 @@ static int odx_ctl_ioc_trim(void __user *arg)
 	r = odx_ctl_copy_in(&q, sizeof(q), ODX_TRIM_SIZE_VER0, arg, &usize);
 	if (r)
 		return r;
-	if (q.flags || q.reserved || !q.count)
-		return -EINVAL;
 	q.processed = 0;
-	if (q.count > ODX_TRIM_MAX_RANGES)
-		return -E2BIG;
+	if (q.flags || q.reserved || !q.count) {
+		r = -EINVAL;
+		goto done;
+	}
+	if (q.count > ODX_TRIM_MAX_RANGES) {
+		r = -E2BIG;
+		goto done;
+	}
 	/* the whole array first: a bad one changes nothing */
 	ranges = memdup_array_user(u64_to_user_ptr(q.ranges), q.count,
 				   sizeof(*ranges));
-	if (IS_ERR(ranges))
-		return PTR_ERR(ranges);
+	if (IS_ERR(ranges)) {
+		r = PTR_ERR(ranges);
+		ranges = NULL;
+		goto done;
+	}
 
 	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(q.fd, FMODE_WRITE, &file, &vol);
@@ -657,6 +664,7 @@ static int odx_ctl_ioc_trim(void __user *arg)
 	fput(file);
 out:
 	srcu_read_unlock(&odx_ctl_srcu, idx);
+done:
 	kfree(ranges);
 	/* the number processed goes back also when the trim failed */
 	if (put_user(q.processed, &((struct odx_trim __user *)arg)->processed))

@@ -32,7 +32,7 @@
  *   ENODEV      a block device, but not a dm device whose live table is one
  *               odx target
  *   EBUSY       the volume is suspended (or, for trim, the device is held
- *               exclusively, e.g. by a mounted file system)
+ *               exclusively by someone else, e.g. a mounted file system)
  *   EINVAL      size below the first version's, unaligned offset or
  *               length, nonzero reserved field or unknown flag, zero
  *               range count

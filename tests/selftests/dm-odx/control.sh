@@ -60,12 +60,16 @@ odx_result "a dm-linear device is not a volume (ENODEV)" \
 odx_result "a regular file is not a volume (ENOTBLK)" \
 	odxctl_fails "Block device required" info $W/map.ref
 
-# a table of two targets: odx for the first half, linear after it
-echo -e "0 262144 odx $META /dev/mapper/$V-data 128\n262144 2048 linear $DATA 0" |
-	dmsetup create $V-two 2>/dev/null
+# a table of two targets: the volume, and a linear target after it
+dmsetup suspend $V
+echo -e "0 524288 odx $META /dev/mapper/$V-data 128\n524288 2048 linear $DATA 0" |
+	dmsetup reload $V
+dmsetup resume $V
 odx_result "a table with another target besides odx is refused (ENODEV)" \
-	odxctl_fails "No such device" info /dev/mapper/$V-two
-dmsetup remove $V-two 2>/dev/null
+	odxctl_fails "No such device" info $DEV
+dmsetup suspend $V
+dmsetup reload $V --table "$TABLE"
+dmsetup resume $V
 
 dmsetup suspend $V
 odx_result "a suspended volume answers EBUSY" \
