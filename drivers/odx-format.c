@@ -2,8 +2,10 @@
 /*
  * dm-odx: encode, decode and check the on-disk metadata format described
  * in include/dm-odx-format.h. Pure functions on 4 KiB buffers, no I/O:
- * the metadata layer calls them on dm-bufio buffers, KUnit on plain ones.
+ * the metadata layer calls them on dm-bufio buffers, KUnit on plain ones,
+ * and odxctl check (userspace/check-format.c builds this file) on its own.
  */
+#ifdef __KERNEL__
 #include <linux/crc32c.h>
 #include <linux/limits.h>
 #include <linux/module.h>
@@ -13,6 +15,14 @@
 
 /* crc32c() comes from libcrc32c, which needs a crc32c crypto driver */
 MODULE_SOFTDEP("pre: crc32c");
+#else
+/*
+ * Userspace (odxctl check) compiles this very file: userspace/check-format.c
+ * includes it after its shims for the kernel types, memchr_inv() and
+ * crc32c(), so that the checker and the kernel share one implementation.
+ */
+#include "dm-odx-format.h"
+#endif
 
 /* ---- block header ---------------------------------------------------------- */
 

@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 11
+ktap_set_plan 12
 
 V=${ODX_TEST_PREFIX}-act
 DEV=/dev/mapper/$V
@@ -44,7 +44,7 @@ odx_result "first activation formats the metadata and says so" \
 	grep -q 'odx: formatted metadata device' <(odx_klog_since)
 head -c $((2 * MIB)) /dev/urandom > /tmp/odx-act
 dd if=/tmp/odx-act of=$DEV bs=1M seek=10 oflag=direct status=none
-dmsetup remove $V
+odx_rmodx $V
 
 DATADEV=/dev/mapper/$V-data
 refused "different slab size" "slab size" "0 524288 odx $META $DATADEV 256"
@@ -63,7 +63,7 @@ write_fails() {
 	! dd if=/dev/zero of=$DEV bs=4k count=1 oflag=direct status=none 2>/dev/null
 }
 odx_result "read_only: a write fails" write_fails
-dmsetup remove $V
+odx_rmodx $V
 odx_result "read_only: the metadata device was not written" \
 	test "$(odx_devsum "$META")" = "$msum"
 
@@ -80,7 +80,7 @@ grown_ok() {
 	cmp -s /tmp/odx-act <(dd if=$DEV bs=1M skip=500 count=2 iflag=direct status=none)
 }
 odx_result "grown volume: old data intact, new space writable" grown_ok
-dmsetup remove $V
+odx_rmodx $V
 
 # a smaller data device than the metadata records
 dmsetup remove $V-data
@@ -97,5 +97,8 @@ echo "0 $((64 * 2048)) linear $DATA 0" | dmsetup create $V-data
 refused "both superblocks damaged" "checksum" \
 	"0 524288 odx $META $DATADEV 128"
 
+# $V was refused: odx_rmvol removes only $V-data and checks nothing (the
+# superblocks are damaged on purpose)
 odx_rmvol $V
+odx_check_result
 ktap_finished

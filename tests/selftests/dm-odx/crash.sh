@@ -25,6 +25,10 @@
 # metadata flushes; and a prefix of the log is one order of the writes
 # that were in flight, not every order.
 #
+# odxctl check runs on the recorded metadata after the volume's removal,
+# and on each replayed state before activation (it replays the journal in
+# memory) and after removal: one more result for them all at the end.
+#
 # ODX_CRASH_POINTS   entries checked besides the flush marks (default 6)
 # ODX_CRASH_SEED     seed that chooses them (default: random, printed)
 # ODX_CRASH_KEEP     a directory to keep the log and the workload record in
@@ -222,6 +226,7 @@ odx_diag "write_zeroes_max_bytes of the volume: $WZ"
 mark	# op0: the volume exists
 workload
 dmsetup remove --retry $V || FAILED="$FAILED remove"
+odx_check_meta /dev/mapper/$P-rmeta
 OP=$((OP + 1))
 record C 0 0
 lwstatus=$(dmsetup status $LW)
@@ -246,7 +251,7 @@ if [ -n "${ODX_CRASH_KEEP:-}" ]; then
 		count=$(( ($(sed -n '1s/.* \([0-9]*\) bytes$/\1/p' $W/entries) >> 20) + 1))
 	odx_diag "log and workload kept in $ODX_CRASH_KEEP"
 fi
-ktap_set_plan $((1 + $(wc -l < $W/points)))
+ktap_set_plan $((2 + $(wc -l < $W/points)))
 odx_diag "seed $SEED (ODX_CRASH_SEED), $POINTS points besides the flush marks (ODX_CRASH_POINTS)"
 [ -z "$FAILED" ] || sed 's/^/# /' $W/ops.err
 odx_result "recorded $OP operations in $nentries log entries, every mark logged (${FAILED:-no failure})" \
@@ -268,6 +273,11 @@ check_point() {
 	replayed=$n
 	dd if="$REPLAY" of=/dev/mapper/$P-cmeta bs=1M count=$META_MIB \
 		iflag=direct oflag=direct status=none || return 1
+	# odxctl check replays the journal in memory as the kernel does: the
+	# crashed state must check clean (unless the volume was not formatted
+	# yet: the kernel formats it then)
+	cmp -s -n 8192 /dev/mapper/$P-cmeta /dev/zero ||
+		odx_check_meta /dev/mapper/$P-cmeta
 	odx_klog_mark
 	if ! echo "0 $((VIRT_MIB * 2048)) odx /dev/mapper/$P-cmeta /dev/mapper/$P-cdata $SLAB" |
 		dmsetup create $CV 2> $W/create.err; then
@@ -291,6 +301,7 @@ check_point() {
 		odx_klog_since | sed 's/^/#   /'
 	fi
 	dmsetup remove --retry $CV || ok=0
+	odx_check_meta /dev/mapper/$P-cmeta
 	[ $ok = 1 ]
 }
 
@@ -302,4 +313,5 @@ done < $W/points
 
 odx_diag "recording $((t1 - t0)) s, $(wc -l < $W/points) points checked in $((SECONDS - t1)) s"
 crash_cleanup
+odx_check_result
 ktap_finished

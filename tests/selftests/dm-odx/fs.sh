@@ -8,7 +8,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 5
+ktap_set_plan 6
 
 V=${ODX_TEST_PREFIX}-fs
 DEV=/dev/mapper/$V
@@ -38,7 +38,7 @@ odx_result "fstrim after deleting 32 MiB released at least 480 slabs ($full -> $
 	test $((full - trimmed)) -ge 480
 
 umount $MNT
-dmsetup remove $V
+odx_rmodx $V
 odx_loadvol $V 2048 128 || ktap_exit_fail_msg "cannot create the volume again"
 repair_clean() {
 	xfs_repair -n $DEV > /tmp/odx-repair.out 2>&1 ||
@@ -54,4 +54,5 @@ odx_result "used slabs unchanged after remount" \
 	test "$(odx_used_slabs $V)" -le "$trimmed"
 umount $MNT
 odx_rmvol $V
+odx_check_result
 ktap_finished

@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 21
+ktap_set_plan 22
 
 V=${ODX_TEST_PREFIX}-io
 DEV=/dev/mapper/$V
@@ -83,7 +83,7 @@ odx_result "fio randwrite with crc32c verify over a 2x over-committed volume" \
 
 used=$(odx_used_slabs $V)
 sum=$(odx_sum $DEV 0 1024)
-dmsetup remove $V
+odx_rmodx $V
 odx_loadvol $V 1024 128 || ktap_exit_fail_msg "cannot create the volume again"
 odx_result "same data after remove and create" \
 	test "$(odx_sum $DEV 0 1024)" = "$sum"
@@ -130,4 +130,5 @@ odx_result "whole-volume discard: reads zeros" \
 	test "$(odx_sum $DEV 0 1024)" = "$(head -c $((1024 * MIB)) /dev/zero | sha256sum | cut -c1-32)"
 
 odx_rmvol $V
+odx_check_result
 ktap_finished

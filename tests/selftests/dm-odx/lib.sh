@@ -7,6 +7,9 @@
 #                 tests use 'modprobe dm-odx' (an installed module)
 #   ODX_META_DEV  metadata device (default /dev/vda)
 #   ODX_DATA_DEV  data device (default /dev/vdb)
+#   ODXCTL        the odxctl to run 'odxctl check' with after removals
+#                 (default: odxctl on the PATH; without one that result
+#                 is skipped)
 
 ksft_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The installed layout has kselftest/ next to dm-odx/.
@@ -117,10 +120,61 @@ odx_loadvol() {
 		dmsetup create "$name"
 }
 
+# odx_rmvol NAME: remove NAME and NAME-data; if NAME was there, check its
+# metadata ($META) after (odx_check_meta).
 odx_rmvol() {
-	dmsetup remove --retry "$1" 2>/dev/null
+	local removed=0
+	dmsetup remove --retry "$1" 2>/dev/null && removed=1
 	dmsetup remove --retry "$1-data" 2>/dev/null
+	[ $removed = 1 ] && odx_check_meta "$META"
 	return 0
+}
+
+# --- odxctl check after every removal ------------------------------------
+# As dm-thin's tests run thin_check on the metadata of every pool they
+# tear down, every script runs 'odxctl check' on the metadata device of
+# every volume it removes cleanly, and reports all of them as its last
+# KTAP result (odx_check_result; one more in its plan). Metadata that a
+# test damages on purpose is never removed through these helpers.
+
+ODXCTL=${ODXCTL:-$(command -v odxctl 2>/dev/null)}
+ODX_CHECKS=0
+ODX_CHECK_FAILS=0
+
+# odx_check_meta [DEV]: odxctl check DEV (default $META), an inactive
+# volume's metadata device; a failure is counted and its output logged.
+odx_check_meta() {
+	local dev=${1:-$META} out rc
+	[ -n "$ODXCTL" ] && [ -x "$ODXCTL" ] || return 0
+	ODX_CHECKS=$((ODX_CHECKS + 1))
+	out=$("$ODXCTL" check "$dev" 2>&1)
+	rc=$?
+	if [ $rc != 0 ]; then
+		ODX_CHECK_FAILS=$((ODX_CHECK_FAILS + 1))
+		odx_diag "odxctl check $dev after a removal: exit $rc"
+		sed 's/^/#   /' <<<"$out"
+	fi
+	return $rc
+}
+
+# odx_rmodx NAME [META_DEV]: remove the odx device NAME (not its data
+# device), then odx_check_meta META_DEV. Fails if either fails.
+odx_rmodx() {
+	dmsetup remove --retry "$1" || return 1
+	odx_check_meta "${2:-$META}"
+}
+
+# odx_check_result: the script's one result for every odx_check_meta
+odx_check_result() {
+	if [ -z "$ODXCTL" ] || [ ! -x "$ODXCTL" ]; then
+		ktap_test_skip "odxctl check clean after every removal (no odxctl: set ODXCTL)"
+	elif [ "$ODX_CHECKS" = 0 ]; then
+		ktap_test_fail "odxctl check clean after every removal (none ran)"
+	elif [ "$ODX_CHECK_FAILS" = 0 ]; then
+		ktap_test_pass "odxctl check clean after every removal ($ODX_CHECKS checks)"
+	else
+		ktap_test_fail "odxctl check clean after every removal ($ODX_CHECK_FAILS of $ODX_CHECKS failed)"
+	fi
 }
 
 # odx_field NAME N: the Nth field of the odx status (1-based):

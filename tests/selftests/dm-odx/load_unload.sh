@@ -7,7 +7,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 5
+ktap_set_plan 6
 
 odx_cleanup
 odx_unload
@@ -32,7 +32,7 @@ if [ $ok = 1 ]; then
 	# a live table pins the module
 	rmmod dm_odx 2>/dev/null && ok=0
 	odx_module_loaded || ok=0
-	dmsetup remove ${ODX_TEST_PREFIX}-busy || ok=0
+	odx_rmodx ${ODX_TEST_PREFIX}-busy || ok=0
 fi
 [ $ok = 1 ] && ktap_test_pass "module pinned while a table uses it" ||
 	ktap_test_fail "module pinned while a table uses it"
@@ -57,4 +57,5 @@ fi
 [ $ok = 1 ] && ktap_test_pass "five load/unload cycles, nothing logged" ||
 	ktap_test_fail "five load/unload cycles, nothing logged"
 
+odx_check_result
 ktap_finished

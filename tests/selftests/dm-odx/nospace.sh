@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 11
+ktap_set_plan 12
 
 V=${ODX_TEST_PREFIX}-ns
 DEV=/dev/mapper/$V
@@ -76,4 +76,5 @@ msg_refused() {
 }
 odx_result "bad messages are refused and change nothing" msg_refused
 odx_rmvol $V
+odx_check_result
 ktap_finished

@@ -22,7 +22,7 @@ good() {
 	*read_only*)
 		# read_only never formats: format first
 		echo "0 $LEN odx $META $DATA 128" | dmsetup create $NAME &&
-			dmsetup remove $NAME ;;
+			odx_rmodx $NAME ;;
 	esac
 	if ! echo "$line" | dmsetup create $NAME; then
 		ktap_test_fail "valid: $desc: create"
@@ -39,7 +39,7 @@ good() {
 		odx_diag "table reads back as '$table', expected '$line'"
 		ok=0
 	fi
-	dmsetup remove $NAME || ok=0
+	odx_rmodx $NAME || ok=0
 	[ $ok = 1 ] && ktap_test_pass "valid: $desc" || ktap_test_fail "valid: $desc"
 }
 
@@ -74,7 +74,7 @@ bad() {
 	[ $ok = 1 ] && ktap_test_pass "refused: $desc" || ktap_test_fail "refused: $desc"
 }
 
-ktap_set_plan 23
+ktap_set_plan 24
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -122,8 +122,9 @@ for s in 128 2097152; do
 	else
 		ktap_test_fail "valid: slab size $s"
 	fi
-	dmsetup remove $NAME 2>/dev/null
+	odx_rmodx $NAME 2>/dev/null
 done
 
 odx_cleanup
+odx_check_result
 ktap_finished

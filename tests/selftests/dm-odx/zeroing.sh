@@ -8,7 +8,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 6
+ktap_set_plan 7
 
 V=${ODX_TEST_PREFIX}-zero
 DEV=/dev/mapper/$V
@@ -41,9 +41,10 @@ for feat in "" skip_zeroing; do
 		done
 	}
 	odx_result "$tag: partial writes into reused slabs read zeros around them" reused_ok
-	dmsetup remove $V
+	odx_rmodx $V
 	odx_loadvol $V 16 128 $feat
 	odx_result "$tag: and still do after remove and create" reused_ok
 	odx_rmvol $V
 done
+odx_check_result
 ktap_finished
