@@ -124,7 +124,7 @@ static int parse_opts(struct qopts *o, const char *cmd, const char *help,
 	opterr = 0;
 	for (;;) {
 		li = -1;
-		c = getopt_long(argc, argv, "+:hjo:l:sf:", long_opts, &li);
+		c = getopt_long(argc, argv, ":hjo:l:sf:", long_opts, &li);
 		if (c == -1)
 			break;
 		if (c != '?' && c != ':' && c != 'h' &&
