@@ -35,7 +35,7 @@ if [ ! -x "$ODX_IOCTL" ]; then
 fi
 CASES=$("$ODX_IOCTL" --list) || ktap_exit_fail_msg "odx_ioctl --list failed"
 NCASES=$(wc -l <<<"$CASES")
-ktap_set_plan $((30 + NCASES))
+ktap_set_plan $((34 + NCASES))
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -76,6 +76,7 @@ odx_result "map: the allocated ranges of the whole volume are the model's ($nran
 # not on slab boundaries, but on logical blocks
 SUB_OFF=$((100 * MIB + 12800))
 SUB_LEN=$((300 * MIB + 1536))
+odx_diag "written, ${SECONDS}s"
 odx_result "map of a sub-range not on slab boundaries: clipped to it" \
 	map_is_model $W/model --offset $SUB_OFF --length $SUB_LEN
 odx_result "map of a sub-range with size suffixes (1M + 512)" \
@@ -85,8 +86,16 @@ odx_result "map of an empty range: no ranges" \
 odxctl_json $W/map.full map $DEV
 odx_result "map --batch 1: one range per request, the same list" \
 	cmp -s $W/map.full <("$ODXCTL" map --json --batch 1 $DEV)
+# ioctl_case ARGS...: odx_ioctl, its lines as diagnostics
+ioctl_case() {
+	local out rc
+	out=$("$ODX_IOCTL" "$@" 2>&1)
+	rc=$?
+	sed 's/^#* */# /' <<<"$out"
+	return $rc
+}
 odx_result "odx_ioctl: allocated ranges one at a time walk the same list" \
-	"$ODX_IOCTL" $DEV ranges_continuation
+	ioctl_case $DEV ranges_continuation
 human_map_ok() {
 	"$ODXCTL" map $DEV > $W/map.txt &&
 	tail -n 1 $W/map.txt | grep -q "^$nranges ranges, " &&
@@ -171,6 +180,7 @@ state() {
 	dmsetup status $V
 	"$ODXCTL" map --json $DEV
 }
+odx_diag "queries done, ${SECONDS}s"
 sum_before=$(odx_sum $DEV 0 1024)
 state > $W/state.before
 for c in $CASES; do
@@ -189,6 +199,8 @@ for c in $CASES; do
 done
 odx_result "the data is the same after all the malformed requests" \
 	test "$(odx_sum $DEV 0 1024)" = "$sum_before"
+
+odx_diag "malformed requests done, ${SECONDS}s"
 
 # --- trim --------------------------------------------------------------------
 
@@ -236,6 +248,42 @@ cp $W/model.t100 $W/model.cur
 bad_trim unaligned 5 $((300 * MIB + 256)) 4096 "Invalid argument"
 # in batches of 3 ranges: the index counts across requests
 bad_trim past_end 7 $((1024 * MIB - 4096)) 8192 "Numerical result out of range" --batch 3
+
+# trims a volume refuses: nothing changes
+odxctl_json $W/map.before map $DEV
+# reload_with [FEATURE COUNT AND ARGS]: the same volume, other features
+reload_with() {
+	dmsetup suspend $V &&
+	dmsetup reload $V --table "0 $((1024 * 2048)) odx $META /dev/mapper/$V-data 128${*:+ $*}" &&
+	dmsetup resume $V
+}
+# trim_refused ERRTEXT: a trim of the whole volume fails with it
+trim_refused() {
+	local rc
+	"$ODXCTL" trim $DEV 0:1G 4M:64K > $W/out 2> $W/err
+	rc=$?
+	[ $rc = 1 ] && [ "$(wc -l < $W/err)" = 1 ] && grep -q "$1" $W/err &&
+		grep -q "^trimmed 0 of 2 ranges" $W/out &&
+		cmp -s $W/map.before <("$ODXCTL" map --json $DEV) && return 0
+	odx_diag "exit $rc: $(cat $W/err) / $(cat $W/out)"
+	return 1
+}
+reload_with 1 read_only || ktap_exit_fail_msg "cannot reload read-only"
+odx_result "trim on a read-only volume: Read-only file system, nothing trimmed" \
+	trim_refused "Read-only file system"
+odx_result "info on a read-only volume: mode ro, read_only" \
+	python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(not (d["mode"] == "ro" and d["read_only"]))' < <("$ODXCTL" info --json $DEV)
+reload_with 1 ignore_discard || ktap_exit_fail_msg "cannot reload with ignore_discard"
+odx_result "trim on a volume that ignores discards: Operation not supported, nothing trimmed" \
+	trim_refused "Operation not supported"
+odx_result "info: no unmap on a volume that ignores discards" \
+	python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(not (d["mode"] == "rw" and not d["unmap"] and not d["unmap_passdown"]))' \
+	< <("$ODXCTL" info --json $DEV)
+reload_with || ktap_exit_fail_msg "cannot reload without features"
 
 # durable when the call returns: the same map after remove and create
 odxctl_json $W/map.trimmed map $DEV
