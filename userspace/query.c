@@ -200,7 +200,10 @@ static int open_both(const char *cmd, const char *dev, int vflags,
 		return -1;
 	*vfd = odx_open_volume(cmd, dev, vflags);
 	if (*vfd < 0) {
+		int e = errno;
+
 		close(*ctl);
+		errno = e;
 		return -1;
 	}
 	return 0;
@@ -951,6 +954,8 @@ int cmd_trim(int argc, char **argv)
 		goto out;
 	}
 	if (open_both("trim", dev, O_WRONLY, &ctl, &vfd)) {
+		/* the count goes out on every failure, here 0 */
+		trim_report(&o, dev, &l, 0, errno);
 		r = ODX_EXIT_FAIL;
 		goto out;
 	}

@@ -155,6 +155,7 @@ int odx_open_control(const char *cmd, const char *dev)
 	odx_err(cmd, dev, "%s: %s%s", ODX_CONTROL_PATH, strerror(e),
 		e == ENOENT || e == ENXIO || e == ENODEV ?
 		" (is the dm-odx module loaded?)" : odx_errno_hint(e));
+	errno = e;
 	return -1;
 }
 
@@ -167,6 +168,7 @@ int odx_open_volume(const char *cmd, const char *dev, int flags)
 		return fd;
 	e = errno;
 	odx_err(cmd, dev, "%s", strerror(e));
+	errno = e;
 	return -1;
 }
 
