@@ -140,6 +140,9 @@ sys.exit(1 if bad else 0)
 PY
 }
 odx_result "info: slab size, used/free/total/shared slabs, mode as dmsetup status" info_ok
+# what a person sees
+{ "$ODXCTL" info $DEV; "$ODXCTL" map -l 64M $DEV | head -n 4
+  "$ODXCTL" bitmap --shared -o 4100K -l 8M $DEV; } | sed 's/^/# /'
 odx_result "info without --json names the slab size" \
 	grep -q "^slab size  *64 KiB" <("$ODXCTL" info $DEV)
 
