@@ -35,7 +35,7 @@ if [ ! -x "$ODX_IOCTL" ]; then
 fi
 CASES=$("$ODX_IOCTL" --list) || ktap_exit_fail_msg "odx_ioctl --list failed"
 NCASES=$(wc -l <<<"$CASES")
-ktap_set_plan $((34 + NCASES))
+ktap_set_plan $((35 + NCASES))
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -271,6 +271,19 @@ trim_refused() {
 	odx_diag "exit $rc: $(cat $W/err) / $(cat $W/out)"
 	return 1
 }
+# held exclusively (as by a mounted file system): EBUSY (dm-odx.h)
+python3 -c 'import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)
+open(sys.argv[2], "w").close()
+time.sleep(120)' $DEV $W/held &
+holder=$!
+for i in $(seq 100); do [ -e $W/held ] && break; sleep 0.1; done
+odx_result "trim while another process holds the volume exclusively: busy, nothing trimmed" \
+	trim_refused "Device or resource busy"
+kill $holder
+wait $holder 2>/dev/null
+odxctl_json $W/map.before map $DEV
+
 reload_with 1 read_only || ktap_exit_fail_msg "cannot reload read-only"
 odx_result "trim on a read-only volume: Read-only file system, nothing trimmed" \
 	trim_refused "Read-only file system"
