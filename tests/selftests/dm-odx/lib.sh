@@ -142,7 +142,7 @@ odx_sum() {
 
 # odx_is_zero DEV OFFSET_BYTES LEN_BYTES: the range reads as zeros
 odx_is_zero() {
-	cmp -s -n "$3" <(dd if="$1" bs=4096 iflag=direct,skip_bytes,count_bytes \
+	cmp -s -n "$3" <(dd if="$1" bs=1M iflag=direct,skip_bytes,count_bytes \
 		skip="$2" count="$3" status=none) /dev/zero
 }
 
