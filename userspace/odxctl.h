@@ -13,11 +13,67 @@
 #ifndef ODXCTL_H
 #define ODXCTL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
 #define ODXCTL_VERSION "0.2.0"
 
 #define ODX_EXIT_OK	0
 #define ODX_EXIT_FAIL	1
 #define ODX_EXIT_USAGE	2
+
+/*
+ * util.c: shared by the commands.
+ */
+
+/* odx_parse_size: "4096", "4K", "1M", "2GiB", "1t", "3P" (binary
+ * multiples). 0, or -1 for garbage, a sign, an empty string or overflow. */
+int odx_parse_size(const char *s, uint64_t *out);
+/* odx_parse_u32: a plain decimal number of at most UINT32_MAX */
+int odx_parse_u32(const char *s, uint32_t *out);
+/* "64 KiB", "1.5 GiB": a byte count for humans (buf of ODX_SIZE_BUF) */
+#define ODX_SIZE_BUF 32
+const char *odx_human_size(uint64_t bytes, char *buf);
+
+/* One error line on stderr: "odxctl CMD[ DEV]: <message>". */
+void odx_err(const char *cmd, const char *dev, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "odxctl CMD: bad usage: <message> (see 'odxctl CMD --help')", returns 2 */
+int odx_usage_err(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Open the control device; on failure print the error (with a hint when
+ * it is missing) for CMD and DEV and return -1. */
+int odx_open_control(const char *cmd, const char *dev);
+/* Open the volume's mapped device (O_RDONLY or O_WRONLY); -1 after an
+ * error line. */
+int odx_open_volume(const char *cmd, const char *dev, int flags);
+/* A hint for an errno of the control device's requests, or "" */
+const char *odx_errno_hint(int err);
+
+/*
+ * JSON output, one document on stdout. Values are written in the order
+ * they are given; the writer keeps track of commas and indentation.
+ */
+#define ODX_JSON_DEPTH 8
+struct odx_json {
+	FILE *f;
+	int depth;
+	bool first[ODX_JSON_DEPTH];	/* nothing written yet at this depth */
+	bool flat[ODX_JSON_DEPTH];	/* this level on one line */
+};
+void odx_json_init(struct odx_json *j, FILE *f);
+/* @key NULL inside an array; @flat: the whole value on one line */
+void odx_json_begin_object(struct odx_json *j, const char *key, bool flat);
+void odx_json_end_object(struct odx_json *j);
+void odx_json_begin_array(struct odx_json *j, const char *key, bool flat);
+void odx_json_end_array(struct odx_json *j);
+void odx_json_u64(struct odx_json *j, const char *key, uint64_t v);
+void odx_json_bool(struct odx_json *j, const char *key, bool v);
+void odx_json_string(struct odx_json *j, const char *key, const char *v);
+/* the end of the document (a newline) */
+void odx_json_finish(struct odx_json *j);
 
 /* query.c */
 int cmd_info(int argc, char **argv);

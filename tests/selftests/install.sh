@@ -14,4 +14,6 @@ rm -rf "$sel/dm-odx" "$dest"
 cp -r "$top/tests/selftests/dm-odx" "$sel/dm-odx"
 mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)
-make -s -C "$sel" TARGETS=dm-odx INSTALL_PATH="$dest" install >/dev/null
+# ODX_UAPI: where the C tests find include/uapi/linux/dm-odx.h
+make -s -C "$sel" TARGETS=dm-odx INSTALL_PATH="$dest" \
+	ODX_UAPI="$top/include/uapi" install >/dev/null

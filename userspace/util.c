@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * odxctl: what the commands share: sizes, error lines, opening the
+ * control device and volumes, JSON output.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/dm-odx.h>
+
+#include "odxctl.h"
+
+/* --- sizes ---------------------------------------------------------------- */
+
+static int parse_digits(const char **sp, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+int odx_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGTP";
+	const char *u;
+	uint64_t v;
+	unsigned int shift = 0;
+
+	if (!s || parse_digits(&s, &v))
+		return -1;
+	if (*s) {
+		u = strchr(units, *s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s);
+		if (!u || !*u)
+			return -1;
+		shift = 10 * (unsigned int)(u - units + 1);
+		s++;
+		/* K, KiB, KB (all binary) */
+		if (!strcmp(s, "iB") || !strcmp(s, "ib") || !strcmp(s, "B") ||
+		    !strcmp(s, "b"))
+			s += strlen(s);
+		if (*s)
+			return -1;
+		if (v > (UINT64_MAX >> shift))
+			return -1;
+		v <<= shift;
+	}
+	*out = v;
+	return 0;
+}
+
+int odx_parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (!s || parse_digits(&s, &v) || *s || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+const char *odx_human_size(uint64_t bytes, char *buf)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB",
+					     "PiB", "EiB" };
+	double v = (double)bytes;
+	int i = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, ODX_SIZE_BUF, "%" PRIu64 " B", bytes);
+		return buf;
+	}
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
+		i++;
+	}
+	if (v == (double)(uint64_t)v)
+		snprintf(buf, ODX_SIZE_BUF, "%.0f %s", v, units[i]);
+	else
+		snprintf(buf, ODX_SIZE_BUF, "%.1f %s", v, units[i]);
+	return buf;
+}
+
+/* --- errors ---------------------------------------------------------------- */
+
+void odx_err(const char *cmd, const char *dev, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "odxctl %s%s%s: ", cmd, dev ? " " : "", dev ? dev : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int odx_usage_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "odxctl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'odxctl %s --help')\n", cmd);
+	return ODX_EXIT_USAGE;
+}
+
+const char *odx_errno_hint(int err)
+{
+	switch (err) {
+	case ENODEV:
+		return " (not a resumed dm-odx volume)";
+	case ENOTBLK:
+		return " (give the volume's mapped device, e.g. /dev/mapper/NAME)";
+	case EBUSY:
+		return " (suspended, or held exclusively)";
+	case EIO:
+		return " (the volume's metadata failed: it needs a check)";
+	case EOPNOTSUPP:
+		return " (the volume ignores discards)";
+	case EROFS:
+		return " (the volume is read-only)";
+	case EACCES:
+	case EPERM:
+		return " (the control device needs root)";
+	}
+	return "";
+}
+
+int odx_open_control(const char *cmd, const char *dev)
+{
+	int fd = open(ODX_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	int e;
+
+	if (fd >= 0)
+		return fd;
+	e = errno;
+	odx_err(cmd, dev, "%s: %s%s", ODX_CONTROL_PATH, strerror(e),
+		e == ENOENT || e == ENXIO || e == ENODEV ?
+		" (is the dm-odx module loaded?)" : odx_errno_hint(e));
+	errno = e;
+	return -1;
+}
+
+int odx_open_volume(const char *cmd, const char *dev, int flags)
+{
+	int fd = open(dev, flags | O_CLOEXEC);
+	int e;
+
+	if (fd >= 0)
+		return fd;
+	e = errno;
+	odx_err(cmd, dev, "%s", strerror(e));
+	errno = e;
+	return -1;
+}
+
+/* --- JSON ----------------------------------------------------------------- */
+
+void odx_json_init(struct odx_json *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	j->first[0] = true;
+}
+
+static void json_indent(struct odx_json *j)
+{
+	int i;
+
+	fputc('\n', j->f);
+	for (i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+}
+
+static void json_string_body(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+/* what goes before a value: comma, newline and indentation, the key */
+static void json_value(struct odx_json *j, const char *key)
+{
+	if (j->depth > 0) {
+		if (!j->first[j->depth])
+			fputc(',', j->f);
+		if (j->flat[j->depth]) {
+			if (!j->first[j->depth])
+				fputc(' ', j->f);
+		} else {
+			json_indent(j);
+		}
+	}
+	j->first[j->depth] = false;
+	if (key) {
+		json_string_body(j->f, key);
+		fputs(": ", j->f);
+	}
+}
+
+static void json_open(struct odx_json *j, const char *key, char c, bool flat)
+{
+	json_value(j, key);
+	fputc(c, j->f);
+	if (j->depth + 1 >= ODX_JSON_DEPTH)
+		abort();
+	j->depth++;
+	j->first[j->depth] = true;
+	/* inside a flat value everything is flat */
+	j->flat[j->depth] = flat || j->flat[j->depth - 1];
+}
+
+static void json_close(struct odx_json *j, char c)
+{
+	bool empty = j->first[j->depth], flat = j->flat[j->depth];
+
+	j->depth--;
+	if (!empty && !flat)
+		json_indent(j);
+	fputc(c, j->f);
+}
+
+void odx_json_begin_object(struct odx_json *j, const char *key, bool flat)
+{
+	json_open(j, key, '{', flat);
+}
+
+void odx_json_end_object(struct odx_json *j)
+{
+	json_close(j, '}');
+}
+
+void odx_json_begin_array(struct odx_json *j, const char *key, bool flat)
+{
+	json_open(j, key, '[', flat);
+}
+
+void odx_json_end_array(struct odx_json *j)
+{
+	json_close(j, ']');
+}
+
+void odx_json_u64(struct odx_json *j, const char *key, uint64_t v)
+{
+	json_value(j, key);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void odx_json_bool(struct odx_json *j, const char *key, bool v)
+{
+	json_value(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void odx_json_string(struct odx_json *j, const char *key, const char *v)
+{
+	json_value(j, key);
+	json_string_body(j->f, v);
+}
+
+void odx_json_finish(struct odx_json *j)
+{
+	fputc('\n', j->f);
+	fflush(j->f);
+}
