@@ -35,7 +35,7 @@ if [ ! -x "$ODX_IOCTL" ]; then
 fi
 CASES=$("$ODX_IOCTL" --list) || ktap_exit_fail_msg "odx_ioctl --list failed"
 NCASES=$(wc -l <<<"$CASES")
-ktap_set_plan $((35 + NCASES))
+ktap_set_plan $((37 + NCASES))
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -301,10 +301,19 @@ sys.exit(not (d["mode"] == "rw" and not d["unmap"] and not d["unmap_passdown"]))
 	< <("$ODXCTL" info --json $DEV)
 reload_with || ktap_exit_fail_msg "cannot reload without features"
 
-# durable when the call returns: the same map after remove and create
+# durable when the call returns: the metadata on the disk, read while the
+# volume is still active (nothing written since), already has the trim
 odxctl_json $W/map.trimmed map $DEV
 used=$(odx_used_slabs $V)
-dmsetup remove $V
+"$ODXCTL" trim $DEV 0:64K > /dev/null
+used=$(odx_used_slabs $V)
+dd if=$META of=$W/meta.img bs=4M iflag=direct status=none
+odx_result "durable on return: the on-disk metadata counts $used used slabs" \
+	python3 -c 'import json, sys; d = json.load(sys.stdin)
+sys.exit(not (d["clean"] and d["used_slabs"] == int(sys.argv[1])))' "$used" \
+	< <("$ODXCTL" check --json $W/meta.img)
+odxctl_json $W/map.trimmed map $DEV
+odx_rmodx $V
 odx_loadvol $V 1024 128 || ktap_exit_fail_msg "cannot create the volume again"
 odx_result "after remove and create: the same map" \
 	cmp -s $W/map.trimmed <("$ODXCTL" map --json $DEV)
@@ -312,5 +321,6 @@ odx_result "after remove and create: the same used slabs ($used)" \
 	test "$(odx_used_slabs $V)" = "$used"
 
 odx_rmvol $V
+odx_check_result
 rm -rf $W
 ktap_finished
