@@ -109,6 +109,7 @@ query_loop() {
 		"$ODXCTL" info $DEV > /dev/null 2>&1
 	done > $W/answers
 }
+: > $W/answers
 query_loop &
 qpid=$!
 # at least 12 reload cycles, and on until 40 queries were answered
