@@ -71,14 +71,18 @@ odx_result "lsblk -D: discard granularity is the slab size" \
 odx_result "write-zeroes advertised" \
 	test "$(cat $queue/write_zeroes_max_bytes)" -gt 0
 
+# 6144 random 4 KiB writes (about 4700 new slabs); half as many under the
+# debug kernel's KASAN, where each costs ten times as much
+FIO_IO=24m
+[ "${ODX_KERNEL:-}" = debug ] && FIO_IO=12m
 fio_verify() {
 	fio --name=verify --filename=$DEV --direct=1 --ioengine=libaio \
 		--iodepth=16 --rw=randwrite --bs=4k --offset=256m --size=768m \
-		--io_size=24m --verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--io_size=$FIO_IO --verify=crc32c --verify_fatal=1 --do_verify=1 \
 		--randseed=1234 --verify_state_save=0 --output=/tmp/fio.out ||
 		{ sed 's/^/# /' /tmp/fio.out; return 1; }
 }
-odx_result "fio randwrite with crc32c verify over a 2x over-committed volume" \
+odx_result "fio randwrite ($FIO_IO) with crc32c verify over a 2x over-committed volume" \
 	fio_verify
 
 used=$(odx_used_slabs $V)
@@ -127,7 +131,7 @@ blkdiscard $DEV
 odx_result "whole-volume discard: no slab used" \
 	test "$(odx_used_slabs $V)" = 0
 odx_result "whole-volume discard: reads zeros" \
-	test "$(odx_sum $DEV 0 1024)" = "$(head -c $((1024 * MIB)) /dev/zero | sha256sum | cut -c1-32)"
+	odx_is_zero $DEV 0 $((1024 * MIB))
 
 odx_rmvol $V
 odx_check_result

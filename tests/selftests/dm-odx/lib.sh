@@ -93,7 +93,7 @@ odx_diag() {
 
 # Checksum of the first MiBs of a device, to prove nothing was written.
 odx_devsum() {
-	dd if="$1" bs=1M count="${2:-1}" iflag=direct status=none | sha256sum | cut -c1-16
+	dd if="$1" bs=1M count="${2:-1}" iflag=direct status=none | md5sum | cut -c1-16
 }
 
 # --- volumes ----------------------------------------------------------------
@@ -191,7 +191,7 @@ odx_used_slabs() {
 # odx_sum DEV OFFSET_MIB LEN_MIB: checksum of a range, read with O_DIRECT
 odx_sum() {
 	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none |
-		sha256sum | cut -c1-32
+		md5sum | cut -c1-32
 }
 
 # odx_is_zero DEV OFFSET_BYTES LEN_BYTES: the range reads as zeros

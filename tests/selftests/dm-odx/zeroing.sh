@@ -23,7 +23,7 @@ for feat in "" skip_zeroing; do
 	dd if=/tmp/odx-z of=$DEV bs=64k count=16 oflag=direct status=none
 	odx_result "$tag: 16 whole-slab writes read back, 16 slabs used" \
 		test "$(odx_used_slabs $V)" = 16 -a \
-		"$(odx_sum $DEV 0 1)" = "$(sha256sum < /tmp/odx-z | cut -c1-32)"
+		"$(odx_sum $DEV 0 1)" = "$(md5sum < /tmp/odx-z | cut -c1-32)"
 	blkdiscard $DEV
 	sync	# commit: the freed slabs become reusable
 	# 4 KiB into the middle of 16 other slabs: each reuses an old slab
