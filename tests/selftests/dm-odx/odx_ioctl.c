@@ -910,7 +910,84 @@ static const char *errno_name(int e)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: odx_ioctl --list\n"
-		   "       odx_ioctl DEV CASE [NOT_ODX_DEV]\n");
+		   "       odx_ioctl DEV CASE [NOT_ODX_DEV]\n"
+		   "       odx_ioctl DEV --all [NOT_ODX_DEV]\n");
+}
+
+/*
+ * What a malformed request must not change: the describe counters and the
+ * whole list of allocated ranges, as the kernel reports them.
+ */
+struct vol_state {
+	struct odx_describe d;
+	uint32_t n, flags;
+	struct odx_range r[4096];
+};
+
+static int snap(struct vol_state *st)
+{
+	struct odx_allocated_ranges q = { .size = sizeof(q) };
+	int fd = open_vol(O_RDONLY), e = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->d.size = sizeof(st->d);
+	st->d.fd = fd;
+	q.fd = fd;
+	q.length = vol_size;
+	q.ranges = (uintptr_t)st->r;
+	q.capacity = 4096;
+	if (ioctl(ctl, ODX_IOC_DESCRIBE, &st->d) ||
+	    ioctl(ctl, ODX_IOC_ALLOCATED_RANGES, &q))
+		e = errno;
+	st->d.fd = 0;
+	st->n = q.count;
+	st->flags = q.flags;
+	close(fd);
+	return e;
+}
+
+static bool same_state(const struct vol_state *a, const struct vol_state *b)
+{
+	return a->d.used_slabs == b->d.used_slabs &&
+	       a->d.free_slabs == b->d.free_slabs &&
+	       a->d.shared_slabs == b->d.shared_slabs &&
+	       a->d.mode == b->d.mode && a->d.flags == b->d.flags &&
+	       a->n == b->n && a->flags == b->flags &&
+	       !memcmp(a->r, b->r, a->n * sizeof(a->r[0]));
+}
+
+/*
+ * --all: every case in this one process (process creation costs seconds
+ * under the debug kernel), each checked to change nothing; one line each:
+ * "ok|not ok<TAB>CASE<TAB>what happened".
+ */
+static int run_all(void)
+{
+	static struct vol_state before, after;
+	size_t i;
+	int e;
+
+	for (i = 0; i < NR_CASES; i++) {
+		const struct test_case *c = &cases[i];
+		bool changed;
+
+		extra_failed = false;
+		extra_msg[0] = '\0';
+		if (snap(&before))
+			setup_fail("the volume's state");
+		e = c->run();
+		if (snap(&after))
+			setup_fail("the volume's state");
+		changed = !same_state(&before, &after);
+		printf("%s\t%s\tgot %s (%s), want %s%s%s%s\n",
+		       e == c->want && !extra_failed && !changed ? "ok" : "not ok",
+		       c->name, errno_name(e), e ? strerror(e) : "accepted",
+		       errno_name(c->want), extra_msg,
+		       extra_failed ? ": FAIL" : "",
+		       changed ? ": the volume changed" : "");
+		fflush(stdout);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -933,7 +1010,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < NR_CASES; i++)
 		if (!strcmp(argv[2], cases[i].name))
 			c = &cases[i];
-	if (!c) {
+	if (!c && strcmp(argv[2], "--all")) {
 		fprintf(stderr, "odx_ioctl: no case '%s' (see --list)\n", argv[2]);
 		return 2;
 	}
@@ -950,6 +1027,8 @@ int main(int argc, char **argv)
 	out_bits = zalloc(4096 * sizeof(*out_bits));
 	out_shared = zalloc(4096 * sizeof(*out_shared));
 
+	if (!c)
+		return run_all();
 	e = c->run();
 	printf("%s: got %s (%s), want %s%s%s\n", c->name, errno_name(e),
 	       e ? strerror(e) : "accepted", errno_name(c->want),
