@@ -54,6 +54,15 @@ static_assert(sizeof(struct odx_allocated_ranges) ==
 static_assert(sizeof(struct odx_slab_bitmap) == ODX_SLAB_BITMAP_SIZE_VER0);
 static_assert(sizeof(struct odx_trim) == ODX_TRIM_SIZE_VER0);
 static_assert(sizeof(struct odx_range) == 16);
+static_assert(sizeof(struct odx_offload_read) == ODX_OFFLOAD_READ_SIZE_VER0);
+static_assert(sizeof(struct odx_offload_write) ==
+	      ODX_OFFLOAD_WRITE_SIZE_VER0);
+static_assert(sizeof(struct odx_operation_status) ==
+	      ODX_OPERATION_STATUS_SIZE_VER0);
+static_assert(sizeof(struct odx_operation_abort) ==
+	      ODX_OPERATION_ABORT_SIZE_VER0);
+static_assert(offsetof(struct odx_offload_read, token) % 8 == 0);
+static_assert(offsetof(struct odx_offload_write, token) % 8 == 0);
 
 static DEFINE_XARRAY(odx_ctl_volumes);
 static DEFINE_MUTEX(odx_ctl_lock);	/* serialises changes of the table */

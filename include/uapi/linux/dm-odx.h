@@ -430,7 +430,7 @@ struct odx_operation_abort {
 };
 #define ODX_OPERATION_ABORT_SIZE_VER0	24
 
-#define ODX_IOC_DESCRIBE \\
+#define ODX_IOC_DESCRIBE \
 	_IOWR(ODX_IOCTL_MAGIC, 1, struct odx_describe)
 #define ODX_IOC_ALLOCATED_RANGES \
 	_IOWR(ODX_IOCTL_MAGIC, 2, struct odx_allocated_ranges)
