@@ -561,3 +561,49 @@ void odx_token_stats(struct odx_token_table *tbl, struct odx_token_stats *st)
 	st->revoked = tbl->revoked;
 	spin_unlock_irqrestore(&tbl->lock, flags);
 }
+
+/* The graveyard */
+
+void odx_token_graveyard_init(struct odx_token_graveyard *gy)
+{
+	memset(gy, 0, sizeof(*gy));
+	spin_lock_init(&gy->lock);
+}
+
+static bool odx_token_graveyard_find(struct odx_token_graveyard *gy,
+				     const u8 *volume_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < gy->count; i++)
+		if (!memcmp(gy->ids[i], volume_id, ODX_TOKEN_VOLUME_ID_SIZE))
+			return true;
+	return false;
+}
+
+void odx_token_graveyard_add(struct odx_token_graveyard *gy,
+			     const u8 volume_id[ODX_TOKEN_VOLUME_ID_SIZE])
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&gy->lock, flags);
+	if (!odx_token_graveyard_find(gy, volume_id)) {
+		memcpy(gy->ids[gy->next], volume_id, ODX_TOKEN_VOLUME_ID_SIZE);
+		gy->next = (gy->next + 1) % ODX_TOKEN_GRAVEYARD_SIZE;
+		if (gy->count < ODX_TOKEN_GRAVEYARD_SIZE)
+			gy->count++;
+	}
+	spin_unlock_irqrestore(&gy->lock, flags);
+}
+
+bool odx_token_graveyard_has(struct odx_token_graveyard *gy,
+			     const u8 volume_id[ODX_TOKEN_VOLUME_ID_SIZE])
+{
+	unsigned long flags;
+	bool found;
+
+	spin_lock_irqsave(&gy->lock, flags);
+	found = odx_token_graveyard_find(gy, volume_id);
+	spin_unlock_irqrestore(&gy->lock, flags);
+	return found;
+}

@@ -242,4 +242,23 @@ unsigned int odx_token_reap(struct odx_token_table *tbl);
 
 void odx_token_stats(struct odx_token_table *tbl, struct odx_token_stats *st);
 
+/*
+ * The identities of the volumes that went away (most recent
+ * ODX_TOKEN_GRAVEYARD_SIZE), so that a token of a removed volume is
+ * reported revoked rather than foreign. Any context.
+ */
+#define ODX_TOKEN_GRAVEYARD_SIZE	64U
+
+struct odx_token_graveyard {
+	spinlock_t lock;
+	unsigned int next, count;
+	u8 ids[ODX_TOKEN_GRAVEYARD_SIZE][ODX_TOKEN_VOLUME_ID_SIZE];
+};
+
+void odx_token_graveyard_init(struct odx_token_graveyard *gy);
+void odx_token_graveyard_add(struct odx_token_graveyard *gy,
+			     const u8 volume_id[ODX_TOKEN_VOLUME_ID_SIZE]);
+bool odx_token_graveyard_has(struct odx_token_graveyard *gy,
+			     const u8 volume_id[ODX_TOKEN_VOLUME_ID_SIZE]);
+
 #endif

@@ -708,6 +708,36 @@ static void odx_token_ascq_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, odx_token_ascq(-EIO), 0);
 }
 
+static void odx_token_graveyard_test(struct kunit *test)
+{
+	struct odx_token_graveyard *gy;
+	u8 id[ODX_TOKEN_VOLUME_ID_SIZE];
+	unsigned int i;
+
+	gy = kunit_kzalloc(test, sizeof(*gy), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, gy);
+	odx_token_graveyard_init(gy);
+	KUNIT_EXPECT_FALSE(test, odx_token_graveyard_has(gy, vol_a));
+	odx_token_graveyard_add(gy, vol_a);
+	odx_token_graveyard_add(gy, vol_a);	/* once only */
+	KUNIT_EXPECT_TRUE(test, odx_token_graveyard_has(gy, vol_a));
+	KUNIT_EXPECT_FALSE(test, odx_token_graveyard_has(gy, vol_b));
+	KUNIT_EXPECT_EQ(test, gy->count, 1U);
+	/* bounded: the oldest goes first */
+	memset(id, 0xee, sizeof(id));
+	for (i = 0; i < ODX_TOKEN_GRAVEYARD_SIZE - 1; i++) {
+		id[0] = i;
+		odx_token_graveyard_add(gy, id);
+	}
+	KUNIT_EXPECT_TRUE(test, odx_token_graveyard_has(gy, vol_a));
+	odx_token_graveyard_add(gy, vol_b);
+	KUNIT_EXPECT_EQ(test, gy->count, ODX_TOKEN_GRAVEYARD_SIZE);
+	KUNIT_EXPECT_FALSE(test, odx_token_graveyard_has(gy, vol_a));
+	KUNIT_EXPECT_TRUE(test, odx_token_graveyard_has(gy, vol_b));
+	id[0] = 0;
+	KUNIT_EXPECT_TRUE(test, odx_token_graveyard_has(gy, id));
+}
+
 static struct kunit_case odx_token_cases[] = {
 	KUNIT_CASE(odx_token_layout_test),
 	KUNIT_CASE(odx_token_round_trip_test),
@@ -722,6 +752,7 @@ static struct kunit_case odx_token_cases[] = {
 	KUNIT_CASE(odx_token_change_vulnerable_test),
 	KUNIT_CASE(odx_token_pinned_test),
 	KUNIT_CASE(odx_token_ascq_test),
+	KUNIT_CASE(odx_token_graveyard_test),
 	{}
 };
 

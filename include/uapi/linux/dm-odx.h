@@ -31,8 +31,10 @@
  *   ENOTBLK     @fd is not a block device
  *   ENODEV      a block device, but not a dm device whose live table is one
  *               odx target
- *   EBUSY       the volume is suspended (or, for trim, the device is held
- *               exclusively by someone else, e.g. a mounted file system)
+ *   EBUSY       the volume is suspended (or, for trim and offload write,
+ *               the device is held exclusively by someone else, e.g. a
+ *               mounted file system; for offload write, the volume that
+ *               issued the token is suspended)
  *   EINVAL      size below the first version's, unaligned offset or
  *               length, nonzero reserved field or unknown flag, zero
  *               range count
@@ -45,7 +47,11 @@
  *               the whole length given (an output array: for as many
  *               entries as the query could need, up to its capacity)
  *   EROFS       a change requested on a read-only volume
- *   EOPNOTSUPP  trim on a volume loaded with ignore_discard
+ *   EOPNOTSUPP  trim on a volume loaded with ignore_discard; in this
+ *               version also what needs the offload copy engine, which is
+ *               not there yet: point-in-time tokens, offload writes of
+ *               any token but the zero token, ODX_WRITE_IMMEDIATE,
+ *               operation status and abort
  *   EIO         the volume's metadata failed (it needs a check)
  *   EINTR       a fatal signal interrupted a long request
  *   ENOTTY      not an ioctl of this device
