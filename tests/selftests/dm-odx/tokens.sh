@@ -32,7 +32,7 @@ if [ ! -x "$ODX_TOKEN" ]; then
 		ktap_exit_fail_msg "cannot build odx_token"
 fi
 
-ktap_set_plan 32
+ktap_set_plan 33
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -62,8 +62,8 @@ same() {
 
 # want_zero OFFSET LENGTH: the model gets zeros there
 want_zero() {
-	dd if=/dev/zero of=$W/want bs=1 seek="$1" count="$2" conv=notrunc \
-		status=none
+	dd if=/dev/zero of=$W/want bs=4096 seek=$(($1 / 4096)) \
+		count=$(($2 / 4096)) conv=notrunc status=none
 }
 
 # patch FILE OFFSET HEXBYTES: overwrite bytes of a token file
@@ -94,6 +94,9 @@ odx_result "zero token: whole slabs released ($used -> $(odx_used_slabs $V))" \
 	test "$(odx_used_slabs $V)" = $((used - 64))
 
 tok write $DEV $W/zero $((4 * MIB + 4096)) 8192 12345
+odx_result "unaligned TransferOffset: EINVAL" \
+	expect "EINVAL written 0 result 0"
+tok write $DEV $W/zero $((4 * MIB + 4096)) 8192 12288
 want_zero $((4 * MIB + 4096)) 8192
 odx_result "zero token, unaligned part of a slab (TransferOffset ignored)" \
 	expect "ok written 8192 result 0"
