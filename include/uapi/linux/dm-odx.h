@@ -41,7 +41,8 @@
  *   E2BIG       size larger than this kernel knows with nonzero bytes
  *               beyond, or more ranges than the request's maximum
  *   EOVERFLOW   offset + length overflows
- *   ERANGE      a range extends past the end of the volume
+ *   ERANGE      a range extends past the end of the volume, or (offload
+ *               write) the transfer offset is not inside the token's data
  *   ENOBUFS     the output array cannot hold even one entry
  *   EFAULT      a user address is NULL, or an array is not accessible for
  *               the whole length given (an output array: for as many
