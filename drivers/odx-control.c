@@ -40,6 +40,7 @@
 #include "odx.h"
 #include "odx-control.h"
 #include "odx-query.h"
+#include "odx-token.h"
 
 #define DM_MSG_PREFIX "odx"
 
@@ -54,10 +55,21 @@ static_assert(sizeof(struct odx_allocated_ranges) ==
 static_assert(sizeof(struct odx_slab_bitmap) == ODX_SLAB_BITMAP_SIZE_VER0);
 static_assert(sizeof(struct odx_trim) == ODX_TRIM_SIZE_VER0);
 static_assert(sizeof(struct odx_range) == 16);
+static_assert(sizeof(struct odx_offload_read) == ODX_OFFLOAD_READ_SIZE_VER0);
+static_assert(sizeof(struct odx_offload_write) ==
+	      ODX_OFFLOAD_WRITE_SIZE_VER0);
+static_assert(sizeof(struct odx_operation_status) ==
+	      ODX_OPERATION_STATUS_SIZE_VER0);
+static_assert(sizeof(struct odx_operation_abort) ==
+	      ODX_OPERATION_ABORT_SIZE_VER0);
+static_assert(offsetof(struct odx_offload_read, token) % 8 == 0);
+static_assert(offsetof(struct odx_offload_write, token) % 8 == 0);
 
 static DEFINE_XARRAY(odx_ctl_volumes);
 static DEFINE_MUTEX(odx_ctl_lock);	/* serialises changes of the table */
 DEFINE_STATIC_SRCU(odx_ctl_srcu);
+/* volumes that went away: their tokens are revoked, not foreign */
+static struct odx_token_graveyard odx_ctl_graveyard;
 
 static dev_t odx_ctl_devt(struct odx_volume *vol)
 {
@@ -101,6 +113,7 @@ void odx_ctl_unregister(struct odx_volume *vol)
 	mutex_lock(&odx_ctl_lock);
 	/* a reload may have entered its own volume in our place */
 	xa_cmpxchg(&odx_ctl_volumes, vol->ctl_devt, vol, NULL, GFP_KERNEL);
+	odx_token_graveyard_add(&odx_ctl_graveyard, vol->tokens.volume_id);
 	vol->ctl_registered = false;
 	WRITE_ONCE(vol->ctl_live, false);
 	mutex_unlock(&odx_ctl_lock);
@@ -672,6 +685,255 @@ done:
 	return r;
 }
 
+/*
+ * 5-8: offloaded data transfer. This is the token layer only: tokens are
+ * issued, checked and revoked, but the copy engine (remapping, pinning
+ * for point-in-time tokens, in-kernel data copy, asynchronous
+ * operations) is not there yet, and what needs it fails with
+ * -EOPNOTSUPP: point-in-time tokens, offload writes of any token but the
+ * zero token, ODX_WRITE_IMMEDIATE, operation status and abort.
+ */
+
+/* 5: offload read (populate token) */
+static int odx_ctl_offload_read(struct odx_volume *vol, struct file *file,
+				struct odx_offload_read *q,
+				const struct odx_range *ranges, u32 type)
+{
+	u32 lbs = odx_ctl_lbs(file);
+	u64 size = odx_ctl_size(vol);
+	int r;
+	u32 i;
+
+	if (READ_ONCE(vol->mode) == ODX_MODE_FAIL)
+		return -EIO;
+	for (i = 0; i < q->count; i++) {
+		r = odx_q_check_range(ranges[i].offset, ranges[i].length, lbs,
+				      size);
+		if (r)
+			return r;
+		if (!ranges[i].length)
+			return -EINVAL;
+	}
+	/* TODO(copy engine): pin the source slabs of point-in-time tokens */
+	if (type == ODX_TOKEN_PIT)
+		return -EOPNOTSUPP;
+	r = odx_token_create(&vol->tokens, type, q->lifetime, ranges, q->count,
+			     &q->token, NULL);
+	if (r)
+		return r;
+	q->bytes = be64_to_cpu(q->token.bytes);
+	q->lifetime = be32_to_cpu(q->token.lifetime);
+	return 0;
+}
+
+static int odx_ctl_ioc_offload_read(void __user *arg)
+{
+	struct odx_range *ranges = NULL;
+	struct odx_offload_read *q;
+	struct odx_volume *vol;
+	struct file *file;
+	u32 usize, type;
+	int r, idx;
+
+	q = kmalloc(sizeof(*q), GFP_KERNEL);
+	if (!q)
+		return -ENOMEM;
+	r = odx_ctl_copy_in(q, sizeof(*q), ODX_OFFLOAD_READ_SIZE_VER0, arg,
+			    &usize);
+	if (r)
+		goto out;
+	type = q->token_type ? q->token_type : ODX_TOKEN_PIT;
+	if (q->flags || q->reserved || !q->count) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (q->count > ODX_OFFLOAD_MAX_RANGES) {
+		r = -E2BIG;
+		goto out;
+	}
+	if (type != ODX_TOKEN_PIT && type != ODX_TOKEN_CHANGE_VULNERABLE) {
+		r = -EPROTONOSUPPORT;
+		goto out;
+	}
+	ranges = memdup_array_user(u64_to_user_ptr(q->ranges), q->count,
+				   sizeof(*ranges));
+	if (IS_ERR(ranges)) {
+		r = PTR_ERR(ranges);
+		ranges = NULL;
+		goto out;
+	}
+	q->bytes = 0;
+	memset(&q->token, 0, sizeof(q->token));
+
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_volume(q->fd, FMODE_READ, &file, &vol);
+	if (!r) {
+		r = odx_ctl_offload_read(vol, file, q, ranges, type);
+		fput(file);
+	}
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+	if (!r)
+		r = odx_ctl_copy_out(arg, q, sizeof(*q), usize);
+out:
+	kfree(ranges);
+	kfree_sensitive(q);
+	return r;
+}
+
+/*
+ * The live token @info stands for, from the volume that issued it (any
+ * registered volume, this one or another). A volume that went away
+ * revoked its tokens; one never seen here makes the token foreign.
+ */
+static int odx_ctl_token_lookup(const struct odx_token_info *info,
+				struct odx_token_data **datap)
+{
+	struct odx_volume *vol;
+	unsigned long devt;
+
+	*datap = NULL;
+	if (odx_token_is_zero(info))
+		return 0;
+	xa_for_each(&odx_ctl_volumes, devt, vol) {
+		if (memcmp(vol->tokens.volume_id, info->volume_id,
+			   sizeof(info->volume_id)))
+			continue;
+		if (!READ_ONCE(vol->ctl_live))
+			return -EBUSY;
+		return odx_token_lookup(&vol->tokens, info, datap);
+	}
+	if (odx_token_graveyard_has(&odx_ctl_graveyard, info->volume_id))
+		return -EKEYREVOKED;
+	return -EXDEV;
+}
+
+static bool odx_ctl_token_error(int r)
+{
+	return odx_token_ascq(r) != 0;
+}
+
+/* 6: offload write (write using token) */
+static int odx_ctl_offload_write(struct odx_volume *vol, struct file *file,
+				 struct odx_offload_write *q)
+{
+	struct block_device *bdev = file_bdev(file);
+	u32 lbs = odx_ctl_lbs(file);
+	struct odx_token_data *data;
+	struct odx_token_info info;
+	int r;
+
+	r = odx_q_check_range(q->offset, q->length, lbs, odx_ctl_size(vol));
+	if (r)
+		return r;
+	if (q->transfer_offset & (lbs - 1))
+		return -EINVAL;
+	if (READ_ONCE(vol->mode) == ODX_MODE_FAIL)
+		return -EIO;
+	if (READ_ONCE(vol->mode) == ODX_MODE_RO || bdev_read_only(bdev))
+		return -EROFS;
+
+	r = odx_token_decode(&q->token, sizeof(q->token), &info);
+	if (!r)
+		r = odx_ctl_token_lookup(&info, &data);
+	memzero_explicit(&info.secret, sizeof(info.secret));
+	if (r) {
+		if (odx_ctl_token_error(r))
+			q->result |= ODX_WRITE_TOKEN_INVALID;
+		return r;
+	}
+	if (data) {
+		/* TODO(copy engine): remap or copy from data->ranges */
+		r = q->transfer_offset < data->bytes ? -EOPNOTSUPP : -ERANGE;
+		odx_token_put(data);
+		return r;
+	}
+	/* TODO(copy engine): asynchronous operations */
+	if (q->flags & ODX_WRITE_IMMEDIATE)
+		return -EOPNOTSUPP;
+	if (!q->length)
+		return 0;
+	/*
+	 * The zero token: write zeroes through the mapped device, as trim
+	 * discards through it (whole slabs are unmapped, partial ones
+	 * zeroed), after dropping the page cache of the range.
+	 */
+	r = odx_ctl_drop_cache(file, q->offset, q->offset + q->length);
+	if (r)
+		return r;
+	r = blkdev_issue_zeroout(bdev, q->offset >> SECTOR_SHIFT,
+				 q->length >> SECTOR_SHIFT, GFP_KERNEL, 0);
+	if (!r)
+		q->written = q->length;
+	return r;
+}
+
+static int odx_ctl_ioc_offload_write(void __user *arg)
+{
+	struct odx_offload_write __user *uq = arg;
+	struct odx_offload_write *q;
+	struct odx_volume *vol;
+	struct file *file;
+	int r, idx;
+	u32 usize;
+
+	q = kmalloc(sizeof(*q), GFP_KERNEL);
+	if (!q)
+		return -ENOMEM;
+	r = odx_ctl_copy_in(q, sizeof(*q), ODX_OFFLOAD_WRITE_SIZE_VER0, arg,
+			    &usize);
+	if (r)
+		goto out;
+	q->result = 0;
+	q->written = 0;
+	q->operation_id = 0;
+	if ((q->flags & ~ODX_WRITE_IMMEDIATE) || q->reserved) {
+		r = -EINVAL;
+		goto done;
+	}
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_volume(q->fd, FMODE_WRITE, &file, &vol);
+	if (!r) {
+		r = odx_ctl_offload_write(vol, file, q);
+		fput(file);
+	}
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+done:
+	/* the outputs go back also when the write failed */
+	if (put_user(q->result, &uq->result) ||
+	    put_user(q->written, &uq->written) ||
+	    put_user(q->operation_id, &uq->operation_id))
+		r = -EFAULT;
+out:
+	kfree_sensitive(q);
+	return r;
+}
+
+/* 7 and 8: no asynchronous operation exists yet */
+static int odx_ctl_ioc_operation(void __user *arg, bool abort)
+{
+	union {
+		struct odx_operation_status status;
+		struct odx_operation_abort abort;
+	} q;
+	u32 usize;
+	int r;
+
+	if (abort) {
+		r = odx_ctl_copy_in(&q.abort, sizeof(q.abort),
+				    ODX_OPERATION_ABORT_SIZE_VER0, arg, &usize);
+		if (!r && (q.abort.flags || q.abort.reserved))
+			r = -EINVAL;
+	} else {
+		r = odx_ctl_copy_in(&q.status, sizeof(q.status),
+				    ODX_OPERATION_STATUS_SIZE_VER0, arg, &usize);
+		if (!r && (q.status.flags || q.status.reserved1 ||
+			   q.status.reserved2))
+			r = -EINVAL;
+	}
+	/* TODO(copy engine): look the operation up */
+	return r ? r : -EOPNOTSUPP;
+}
+
 static long odx_ctl_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long uarg)
 {
@@ -690,6 +952,14 @@ static long odx_ctl_ioctl(struct file *file, unsigned int cmd,
 		return odx_ctl_ioc_bitmap(arg);
 	case _IOC_NR(ODX_IOC_TRIM):
 		return odx_ctl_ioc_trim(arg);
+	case _IOC_NR(ODX_IOC_OFFLOAD_READ):
+		return odx_ctl_ioc_offload_read(arg);
+	case _IOC_NR(ODX_IOC_OFFLOAD_WRITE):
+		return odx_ctl_ioc_offload_write(arg);
+	case _IOC_NR(ODX_IOC_OPERATION_STATUS):
+		return odx_ctl_ioc_operation(arg, false);
+	case _IOC_NR(ODX_IOC_OPERATION_ABORT):
+		return odx_ctl_ioc_operation(arg, true);
 	}
 	return -ENOTTY;
 }
@@ -710,7 +980,10 @@ static struct miscdevice odx_ctl_misc = {
 
 int odx_ctl_init(void)
 {
-	int r = misc_register(&odx_ctl_misc);
+	int r;
+
+	odx_token_graveyard_init(&odx_ctl_graveyard);
+	r = misc_register(&odx_ctl_misc);
 
 	if (r)
 		DMERR("cannot register %s: error %d", ODX_CONTROL_PATH, r);

@@ -162,6 +162,19 @@ static void odx_unremap(struct odx_volume *vol, struct bio *bio)
 	odx_drop_io(vol, ob);
 }
 
+/*
+ * A write, discard or write-zeroes revokes the change-vulnerable tokens
+ * whose ranges it overlaps, before it changes anything (nothing to do,
+ * at the cost of one read, while there are none). Point-in-time tokens
+ * are the copy engine's business: their slabs are pinned.
+ */
+static void odx_tokens_write(struct odx_volume *vol, struct bio *bio)
+{
+	odx_token_invalidate_range(&vol->tokens,
+				   (u64)odx_vsector(vol, bio) << SECTOR_SHIFT,
+				   bio->bi_iter.bi_size);
+}
+
 int odx_map(struct dm_target *ti, struct bio *bio)
 {
 	struct odx_volume *vol = ti->private;
@@ -187,11 +200,13 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 	case REQ_OP_WRITE:
 		if (odx_writes_refused(vol))
 			return DM_MAPIO_KILL;
+		odx_tokens_write(vol, bio);
 		break;
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
 		if (odx_writes_refused(vol))
 			return DM_MAPIO_KILL;
+		odx_tokens_write(vol, bio);
 		odx_defer(vol, &vol->discards, bio);
 		return DM_MAPIO_SUBMITTED;
 	default:
@@ -718,6 +733,8 @@ static void odx_periodic(struct work_struct *work)
 	vol->commit_requested = true;
 	spin_unlock_irq(&vol->lock);
 	odx_wake(vol);
+	/* idle tokens give back what they hold */
+	odx_token_reap(&vol->tokens);
 	queue_delayed_work(vol->wq, &vol->periodic, ODX_COMMIT_PERIOD);
 }
 

@@ -1591,6 +1591,12 @@ void odx_md_release_freed(struct odx_metadata *md)
 	mutex_unlock(&md->lock);
 }
 
+void odx_md_uuid(struct odx_metadata *md, u8 uuid[16])
+{
+	/* set by format or load, never changed while open */
+	memcpy(uuid, md->sb.uuid, sizeof(md->sb.uuid));
+}
+
 void odx_md_stats(struct odx_metadata *md, struct odx_md_stats *st)
 {
 	struct odx_mdc_counts c;

@@ -137,6 +137,9 @@ void odx_md_release_freed(struct odx_metadata *md);
 
 void odx_md_stats(struct odx_metadata *md, struct odx_md_stats *st);
 
+/* The volume's identity: the uuid set when the metadata was formatted. */
+void odx_md_uuid(struct odx_metadata *md, u8 uuid[16]);
+
 /* Mark the metadata failed and, if possible, set needs_check on disk. */
 void odx_md_fail(struct odx_metadata *md, const char *why);
 

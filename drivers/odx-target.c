@@ -36,8 +36,10 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
 	struct odx_md_config cfg = { };
+	struct odx_token_limits limits;
 	struct odx_md_stats st;
 	struct odx_volume *ot;
+	u8 uuid[16];
 	blk_mode_t mode;
 	u32 slab_sectors;
 	int r;
@@ -100,6 +102,10 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_data;
 	}
 
+	odx_md_uuid(ot->md, uuid);
+	odx_token_default_limits(&limits);
+	odx_token_table_init(&ot->tokens, uuid, &limits, NULL, NULL);
+
 	odx_md_stats(ot->md, &st);
 	if (st.needs_check && ot->mode == ODX_MODE_RW) {
 		DMWARN("%s: metadata needs a check: activating read-only",
@@ -133,6 +139,7 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 bad_io:
 	odx_io_exit(ot);
 bad_md:
+	odx_token_table_destroy(&ot->tokens);
 	odx_md_put(ot->md);
 bad_data:
 	dm_put_device(ti, ot->data_dev);
@@ -149,6 +156,8 @@ static void odx_dtr(struct dm_target *ti)
 
 	odx_ctl_unregister(ot);
 	odx_io_exit(ot);
+	/* no request or bio uses them now */
+	odx_token_table_destroy(&ot->tokens);
 	odx_md_put(ot->md);
 	dm_put_device(ti, ot->data_dev);
 	dm_put_device(ti, ot->meta_dev);
@@ -166,13 +175,15 @@ static void odx_status(struct dm_target *ti, status_type_t type,
 		[ODX_MODE_FAIL] = "fail",
 	};
 	struct odx_volume *ot = ti->private;
+	struct odx_token_stats ts;
 	struct odx_md_stats st;
 	unsigned int sz = 0;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
 		odx_md_stats(ot->md, &st);
-		DMEMIT("%llu %llu/%llu %llu/%llu %llu %s %s %s %s 0",
+		odx_token_stats(&ot->tokens, &ts);
+		DMEMIT("%llu %llu/%llu %llu/%llu %llu %s %s %s %s %u",
 		       st.txn_id, st.meta_used_blocks, st.meta_total_blocks,
 		       st.used_slabs, st.data_slabs, st.shared_slabs,
 		       modes[READ_ONCE(ot->mode)],
@@ -182,7 +193,7 @@ static void odx_status(struct dm_target *ti, status_type_t type,
 				"no_discard_passdown" : "discard_passdown",
 		       odx_feature(&ot->features, ODX_FEAT_ERROR_IF_NO_SPACE) ?
 				"error_if_no_space" : "queue_if_no_space",
-		       st.needs_check ? "needs_check" : "-");
+		       st.needs_check ? "needs_check" : "-", ts.live);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u", ot->meta_dev->name, ot->data_dev->name,

@@ -16,6 +16,7 @@
 #include "odx-metadata.h"
 #include "odx-slab.h"
 #include "odx-table.h"
+#include "odx-token.h"
 
 struct dm_kcopyd_client;
 
@@ -88,6 +89,13 @@ struct odx_volume {
 	bool commit_requested;		/* by the periodic timer */
 	enum odx_mode mode;
 	bool lwm_armed;			/* low water event not raised yet */
+
+	/*
+	 * Offload tokens issued by this volume (odx-token.h). One table per
+	 * table instance: a reload starts a new instance, which revokes the
+	 * tokens of the previous one.
+	 */
+	struct odx_token_table tokens;
 
 	/* the control device (odx-control.c) */
 	dev_t ctl_devt;			/* of the mapped device */

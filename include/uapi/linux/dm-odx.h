@@ -31,24 +31,57 @@
  *   ENOTBLK     @fd is not a block device
  *   ENODEV      a block device, but not a dm device whose live table is one
  *               odx target
- *   EBUSY       the volume is suspended (or, for trim, the device is held
- *               exclusively by someone else, e.g. a mounted file system)
+ *   EBUSY       the volume is suspended (or, for trim and offload write,
+ *               the device is held exclusively by someone else, e.g. a
+ *               mounted file system; for offload write, the volume that
+ *               issued the token is suspended)
  *   EINVAL      size below the first version's, unaligned offset or
  *               length, nonzero reserved field or unknown flag, zero
  *               range count
  *   E2BIG       size larger than this kernel knows with nonzero bytes
  *               beyond, or more ranges than the request's maximum
  *   EOVERFLOW   offset + length overflows
- *   ERANGE      a range extends past the end of the volume
+ *   ERANGE      a range extends past the end of the volume, or (offload
+ *               write) the transfer offset is not inside the token's data
  *   ENOBUFS     the output array cannot hold even one entry
  *   EFAULT      a user address is NULL, or an array is not accessible for
  *               the whole length given (an output array: for as many
  *               entries as the query could need, up to its capacity)
  *   EROFS       a change requested on a read-only volume
- *   EOPNOTSUPP  trim on a volume loaded with ignore_discard
+ *   EOPNOTSUPP  trim on a volume loaded with ignore_discard; in this
+ *               version also what needs the offload copy engine, which is
+ *               not there yet: point-in-time tokens, offload writes of
+ *               any token but the zero token, ODX_WRITE_IMMEDIATE,
+ *               operation status and abort
  *   EIO         the volume's metadata failed (it needs a check)
  *   EINTR       a fatal signal interrupted a long request
  *   ENOTTY      not an ioctl of this device
+ * Offload (requests 5-8) adds these. A token that cannot be used fails
+ * with an errno of its own for each reason, so callers can tell them
+ * apart; the operation status (request 7) reports the same reasons as
+ * SCSI sense data (ILLEGAL REQUEST, additional sense 0x23, the
+ * qualifier in brackets):
+ *   EMSGSIZE    the token's length field is not ODX_TOKEN_LENGTH, or the
+ *               token is truncated (invalid token length, 0x0A)
+ *   EPROTONOSUPPORT  unknown token type, or a type the request cannot
+ *               use (unsupported token type, 0x01)
+ *   EKEYREJECTED  the token is corrupt: its secret does not match, a
+ *               reserved byte is set, or its fields disagree with what
+ *               the volume issued (token corrupt, 0x05)
+ *   EKEYEXPIRED the token's lifetime or inactivity time passed (token
+ *               expired, 0x07)
+ *   EKEYREVOKED the token was revoked: its volume was removed or
+ *               activated again since, or the data of a change-
+ *               vulnerable token was written (token revoked, 0x06)
+ *   ENOKEY      the creating volume does not know the token (never
+ *               issued, or forgotten long after it died) (token unknown,
+ *               0x04)
+ *   EXDEV       the token was created by no volume of this system
+ *               (remote token usage not supported, 0x02)
+ *   EDQUOT      offload read: the volume has its maximum of live tokens,
+ *               or pinning the source would exceed the pinned-space limit
+ *   ENOENT      operation status or abort: no such operation id
+ *   EALREADY    abort: the operation has already completed
  */
 #ifndef _UAPI_LINUX_DM_ODX_H
 #define _UAPI_LINUX_DM_ODX_H
@@ -202,6 +235,208 @@ struct odx_trim {
 
 #define ODX_TRIM_MAX_RANGES		4096U
 
+/*
+ * Offloaded data transfer (requests 5-8), after FSCTL_OFFLOAD_READ/WRITE
+ * and SCSI POPULATE TOKEN / WRITE USING TOKEN / RECEIVE ROD TOKEN
+ * INFORMATION.
+ *
+ * The token. An offload read returns a 512-byte token standing for the
+ * data of its source ranges; an offload write writes (part of) that data
+ * elsewhere, on the same volume or another. It has the layout of a SCSI
+ * ROD token: every multi-byte field is big-endian, the type comes first,
+ * the length of what follows the first 8 bytes (ODX_TOKEN_LENGTH = 0x1F8)
+ * at offset 6. The rest is dm-odx's own:
+ *   volume_id  the creating volume: the uuid in its metadata superblock
+ *              (set when the metadata was formatted)
+ *   instance   random, chosen when the volume was activated: a token of
+ *              an earlier activation of the same volume is revoked
+ *   id         the token's identifier, unique within an instance
+ *   bytes      the number of bytes the token represents (the source
+ *              ranges one after the other, possibly fewer than asked)
+ *   range_count, lifetime  informational: the source ranges the token
+ *              covers and the inactivity time granted, in seconds
+ *   secret     256 random bits from the kernel RNG, compared in constant
+ *              time: knowing a token's id does not let anyone forge it
+ * The source ranges are not in the token: the creating volume keeps them
+ * (with the slabs it pins) under the token's id; the token refers to
+ * them. Callers treat a token as opaque and must not modify it; reserved
+ * bytes are zero.
+ *
+ * The well-known zero token (ODX_TOKEN_ZERO) stands for zeros of any
+ * length and needs no offload read: the type, the length field
+ * ODX_TOKEN_LENGTH and every other byte zero.
+ */
+#define ODX_TOKEN_SIZE			512
+#define ODX_TOKEN_LENGTH		0x1F8	/* bytes after offset 8 */
+#define ODX_TOKEN_SECRET_SIZE		32
+
+/* Token (ROD) types, the SCSI ROD type codes */
+#define ODX_TOKEN_PIT			0x00800000U /* point in time (default) */
+#define ODX_TOKEN_CHANGE_VULNERABLE	0x00800001U /* ... change vulnerable */
+#define ODX_TOKEN_ZERO			0xFFFF0001U /* block device zero */
+
+struct odx_token {
+	__be32 type;			/* ODX_TOKEN_* */
+	__u8 reserved1[2];
+	__be16 length;			/* ODX_TOKEN_LENGTH */
+	__u8 volume_id[16];		/* the creating volume's uuid */
+	__be64 instance;		/* its activation */
+	__be64 id;
+	__be64 bytes;			/* represented */
+	__be32 range_count;
+	__be32 lifetime;		/* seconds of inactivity allowed */
+	__u8 secret[ODX_TOKEN_SECRET_SIZE];
+	__u8 reserved2[424];
+};
+
+/* Source ranges per offload read */
+#define ODX_OFFLOAD_MAX_RANGES		64U
+
+/*
+ * 5. ODX_IOC_OFFLOAD_READ (populate token): a token for the data of
+ * @count source ranges, taken one after the other (logical-block
+ * aligned, inside the volume, nonzero length). @token_type is
+ * ODX_TOKEN_PIT (0 means the same) or ODX_TOKEN_CHANGE_VULNERABLE.
+ * @lifetime is the inactivity time asked for in seconds (0: the
+ * volume's default; more than its maximum: the maximum) and on return
+ * the time granted. @bytes is the number of bytes the token represents:
+ * it may be less than the ranges hold (from the start of the first); the
+ * caller asks again for the rest. A point-in-time token keeps its data
+ * even when the source is written afterwards (its slabs are pinned and
+ * written by copy on write); a change-vulnerable one is revoked by any
+ * write overlapping its ranges.
+ */
+struct odx_offload_read {
+	__u32 size;			/* in */
+	__s32 fd;			/* in: opened for reading */
+	__u64 ranges;			/* in: address of odx_range[count] */
+	__u32 count;			/* in: 1 .. ODX_OFFLOAD_MAX_RANGES */
+	__u32 flags;			/* in: 0 */
+	__u32 token_type;		/* in: ODX_TOKEN_PIT or _CHANGE_VULNERABLE */
+	__u32 lifetime;			/* in/out: seconds */
+	__u64 bytes;			/* out: represented by the token */
+	__u64 reserved;			/* in: 0 */
+	struct odx_token token;		/* out */
+};
+#define ODX_OFFLOAD_READ_SIZE_VER0	560
+
+/*
+ * 6. ODX_IOC_OFFLOAD_WRITE (write using token): write @length bytes of
+ * the token's data, starting @transfer_offset bytes into it, at @offset.
+ * All three are logical-block aligned; the token may come from another
+ * volume. @written may be less than @length (the token represents less,
+ * or the transfer was cut at the volume's maximum): the caller continues
+ * from there. A token that cannot be used fails with its own errno (see
+ * above) and sets ODX_WRITE_TOKEN_INVALID; @written and @result are
+ * written back also when the call fails. With ODX_WRITE_IMMEDIATE the
+ * call returns once the operation is started, with
+ * ODX_WRITE_IN_PROGRESS and its @operation_id for request 7.
+ */
+struct odx_offload_write {
+	__u32 size;			/* in */
+	__s32 fd;			/* in: opened for writing */
+	__u64 offset;			/* in: destination, bytes */
+	__u64 length;			/* in: bytes */
+	__u64 transfer_offset;		/* in: bytes into the token's data */
+	__u32 flags;			/* in: ODX_WRITE_IMMEDIATE */
+	__u32 result;			/* out: ODX_WRITE_* result flags */
+	__u64 written;			/* out: bytes */
+	__u64 operation_id;		/* out: nonzero */
+	__u64 reserved;			/* in: 0 */
+	struct odx_token token;		/* in */
+};
+#define ODX_OFFLOAD_WRITE_SIZE_VER0	576
+
+/* odx_offload_write.flags */
+#define ODX_WRITE_IMMEDIATE		(1U << 0)
+/* odx_offload_write.result */
+#define ODX_WRITE_TOKEN_INVALID		(1U << 0)
+#define ODX_WRITE_IN_PROGRESS		(1U << 1)
+
+/*
+ * 7. ODX_IOC_OPERATION_STATUS: how an offload operation is going, in
+ * the fields of RECEIVE_TOKEN_INFORMATION_HEADER (host byte order here).
+ * @fd is any volume of the operation (the destination of a write).
+ * The status of an operation is kept for a while after it ends.
+ */
+struct odx_operation_status {
+	__u32 size;			/* in */
+	__s32 fd;			/* in: opened for reading */
+	__u64 operation_id;		/* in */
+	__u8 service_action;		/* out: ODX_SA_* */
+	__u8 operation_status;		/* out: ODX_OP_* */
+	__u16 operation_counter;	/* out: commands processed */
+	__u32 status_update_delay;	/* out: ms to wait before asking again */
+	__u8 completion_status;		/* out: SCSI status, ODX_SCSI_* */
+	__u8 transfer_count_units;	/* out: ODX_UNITS_* */
+	__u16 segments_processed;	/* out */
+	__u8 sense_key;			/* out: ODX_SENSE_*, or 0 */
+	__u8 asc;			/* out: additional sense code */
+	__u8 ascq;			/* out: its qualifier, ODX_ASCQ_* */
+	__u8 reserved1;			/* in: 0 */
+	__u64 transfer_count;		/* out: in transfer_count_units */
+	__s32 error;			/* out: 0 or the negative errno */
+	__u32 flags;			/* in: 0 */
+	__u64 reserved2;		/* in: 0 */
+};
+#define ODX_OPERATION_STATUS_SIZE_VER0	56
+
+/* service_action: the SCSI service actions */
+#define ODX_SA_POPULATE_TOKEN		0x10
+#define ODX_SA_WRITE_USING_TOKEN	0x11
+
+/* operation_status */
+#define ODX_OP_DONE			0x01
+#define ODX_OP_FAILED			0x02
+#define ODX_OP_DONE_PARTIAL_TOKEN	0x03 /* done, token partly used */
+#define ODX_OP_DONE_RESIDUAL		0x04 /* done, check the count */
+#define ODX_OP_IN_PROGRESS		0x10 /* foreground/background unknown */
+#define ODX_OP_IN_PROGRESS_FOREGROUND	0x11
+#define ODX_OP_IN_PROGRESS_BACKGROUND	0x12
+#define ODX_OP_TERMINATED		0x60 /* aborted */
+
+/* completion_status */
+#define ODX_SCSI_GOOD			0x00
+#define ODX_SCSI_CHECK_CONDITION	0x02
+
+/* transfer_count_units: a power of two, or logical blocks */
+#define ODX_UNITS_BYTES			0x00
+#define ODX_UNITS_KIBIBYTES		0x01
+#define ODX_UNITS_MEBIBYTES		0x02
+#define ODX_UNITS_GIBIBYTES		0x03
+#define ODX_UNITS_TEBIBYTES		0x04
+#define ODX_UNITS_PEBIBYTES		0x05
+#define ODX_UNITS_EXBIBYTES		0x06
+#define ODX_UNITS_BLOCKS		0xF1
+
+/* sense data */
+#define ODX_SENSE_ILLEGAL_REQUEST	0x05
+#define ODX_SENSE_COPY_ABORTED		0x0A
+#define ODX_ASC_INVALID_TOKEN_OP	0x23
+#define ODX_ASCQ_UNSUPPORTED_TYPE	0x01
+#define ODX_ASCQ_REMOTE_TOKEN		0x02
+#define ODX_ASCQ_TOKEN_UNKNOWN		0x04
+#define ODX_ASCQ_TOKEN_CORRUPT		0x05
+#define ODX_ASCQ_TOKEN_REVOKED		0x06
+#define ODX_ASCQ_TOKEN_EXPIRED		0x07
+#define ODX_ASCQ_TOKEN_CANCELLED	0x08
+#define ODX_ASCQ_TOKEN_DELETED		0x09
+#define ODX_ASCQ_INVALID_LENGTH		0x0A
+
+/*
+ * 8. ODX_IOC_OPERATION_ABORT: terminate an operation started with
+ * ODX_WRITE_IMMEDIATE; its status becomes ODX_OP_TERMINATED (what it
+ * wrote before stays written).
+ */
+struct odx_operation_abort {
+	__u32 size;			/* in */
+	__s32 fd;			/* in: opened for writing */
+	__u64 operation_id;		/* in */
+	__u32 flags;			/* in: 0 */
+	__u32 reserved;			/* in: 0 */
+};
+#define ODX_OPERATION_ABORT_SIZE_VER0	24
+
 #define ODX_IOC_DESCRIBE \
 	_IOWR(ODX_IOCTL_MAGIC, 1, struct odx_describe)
 #define ODX_IOC_ALLOCATED_RANGES \
@@ -210,5 +445,13 @@ struct odx_trim {
 	_IOWR(ODX_IOCTL_MAGIC, 3, struct odx_slab_bitmap)
 #define ODX_IOC_TRIM \
 	_IOWR(ODX_IOCTL_MAGIC, 4, struct odx_trim)
+#define ODX_IOC_OFFLOAD_READ \
+	_IOWR(ODX_IOCTL_MAGIC, 5, struct odx_offload_read)
+#define ODX_IOC_OFFLOAD_WRITE \
+	_IOWR(ODX_IOCTL_MAGIC, 6, struct odx_offload_write)
+#define ODX_IOC_OPERATION_STATUS \
+	_IOWR(ODX_IOCTL_MAGIC, 7, struct odx_operation_status)
+#define ODX_IOC_OPERATION_ABORT \
+	_IOWR(ODX_IOCTL_MAGIC, 8, struct odx_operation_abort)
 
 #endif /* _UAPI_LINUX_DM_ODX_H */

@@ -1,0 +1,220 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Offload tokens through /dev/odx-control (requests 5-8), the token layer
+# without the copy engine: the zero token zeroes (asserted on data and
+# slab counts); change-vulnerable tokens are issued, revoked by
+# overlapping writes, expire, and die with their volume; every broken
+# token fails with its own errno and writes nothing; what needs the copy
+# engine (point-in-time tokens, copies, asynchronous operations) answers
+# EOPNOTSUPP for now.
+
+. "$(dirname "$0")/lib.sh"
+
+ktap_print_header
+odx_require_root
+
+V=${ODX_TEST_PREFIX}-tok
+V2=${ODX_TEST_PREFIX}-tok2
+DEV=/dev/mapper/$V
+DEV2=/dev/mapper/$V2
+MIB=$((1024 * 1024))
+W=/tmp/odx-tokens
+rm -rf $W
+mkdir -p $W
+
+# odx_token: installed next to this script by the kselftest Makefile; in
+# the repository, built here from the source
+ODX_TOKEN=${ODX_TOKEN:-$ksft_dir/odx_token}
+if [ ! -x "$ODX_TOKEN" ]; then
+	ODX_TOKEN=$W/odx_token
+	cc -O2 -Wall -D_GNU_SOURCE -I"$ksft_dir/../../../include/uapi" \
+		-o $ODX_TOKEN "$ksft_dir/odx_token.c" ||
+		ktap_exit_fail_msg "cannot build odx_token"
+fi
+
+ktap_set_plan 33
+
+odx_cleanup
+odx_load || ktap_exit_fail_msg "cannot load dm-odx"
+
+# 256 MiB virtual over 256 MiB of data, 64 KiB slabs; 16 MiB of a pattern
+odx_mkvol $V 256 256 128 || ktap_exit_fail_msg "cannot create the volume"
+head -c $((16 * MIB)) /dev/urandom > $W/want
+dd if=$W/want of=$DEV bs=1M oflag=direct status=none ||
+	ktap_exit_fail_msg "cannot write the pattern"
+
+# tok ARGS...: odx_token ARGS; its output line in $OUT (never fails)
+tok() {
+	OUT=$("$ODX_TOKEN" "$@" 2>&1)
+	odx_diag "odx_token $*: $OUT"
+	return 0
+}
+
+# expect PATTERN: the last output matches the extended regex PATTERN
+expect() {
+	grep -Eq "^($1)\$" <<<"$OUT"
+}
+
+# same: the first 16 MiB read back as $W/want (what the test expects)
+same() {
+	cmp -s $W/want <(dd if=$DEV bs=1M count=16 iflag=direct status=none)
+}
+
+# want_zero OFFSET LENGTH: the model gets zeros there
+want_zero() {
+	dd if=/dev/zero of=$W/want bs=4096 seek=$(($1 / 4096)) \
+		count=$(($2 / 4096)) conv=notrunc status=none
+}
+
+# patch FILE OFFSET HEXBYTES: overwrite bytes of a token file
+patch() {
+	printf "$(sed 's/../\\x&/g' <<<"$3")" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# flip FILE OFFSET: invert one byte of a token file
+flip() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1")
+	patch "$1" "$2" "$(printf %02x $((b ^ 0xff)))"
+}
+
+tokens() {
+	odx_field $V 9
+}
+
+# --- the zero token ---------------------------------------------------------
+tok zero $W/zero
+used=$(odx_used_slabs $V)
+tok write $DEV $W/zero 0 $((4 * MIB)) 0
+want_zero 0 $((4 * MIB))
+odx_result "zero token: 4 MiB written" expect "ok written $((4 * MIB)) result 0"
+odx_result "zero token: the range reads zeros, the rest intact" same
+odx_result "zero token: whole slabs released ($used -> $(odx_used_slabs $V))" \
+	test "$(odx_used_slabs $V)" = $((used - 64))
+
+tok write $DEV $W/zero $((4 * MIB + 4096)) 8192 12345
+odx_result "unaligned TransferOffset: EINVAL" \
+	expect "EINVAL written 0 result 0"
+tok write $DEV $W/zero $((4 * MIB + 4096)) 8192 12288
+want_zero $((4 * MIB + 4096)) 8192
+odx_result "zero token, unaligned part of a slab (TransferOffset ignored)" \
+	expect "ok written 8192 result 0"
+odx_result "zero token, unaligned: those blocks zero, the rest intact" same
+
+tok write $DEV $W/zero $((6 * MIB)) $MIB 0 immediate
+odx_result "zero token, immediate: EOPNOTSUPP for now" \
+	expect "EOPNOTSUPP written 0 result 0"
+
+# --- issuing ----------------------------------------------------------------
+tok read $DEV $W/pit pit 0 $((8 * MIB)):$MIB
+odx_result "point-in-time token: EOPNOTSUPP for now (needs pinning)" \
+	expect EOPNOTSUPP
+tok read $DEV $W/pit 0 0 $((8 * MIB)):$MIB
+odx_result "type 0 is point in time" expect EOPNOTSUPP
+tok read $DEV $W/bad 0x00800002 0 $((8 * MIB)):$MIB
+odx_result "persistent token type: EPROTONOSUPPORT" expect EPROTONOSUPPORT
+tok read $DEV $W/bad cv 0 $((8 * MIB)):0
+odx_result "an empty range: EINVAL" expect EINVAL
+tok read $DEV $W/bad cv 0 $((256 * MIB)):4096
+odx_result "a range past the end: ERANGE" expect ERANGE
+
+tok read $DEV $W/cv cv 0 $((8 * MIB)):$MIB $((12 * MIB)):$((512 * 1024))
+odx_result "change-vulnerable token: 1.5 MiB, default lifetime 60 s" \
+	expect "ok bytes $((MIB + 512 * 1024)) lifetime 60"
+tok read $DEV $W/cv-long cv 100000 $((12 * MIB)):$MIB
+odx_result "a lifetime past the maximum is cut to 600 s" \
+	expect "ok bytes $MIB lifetime 600"
+odx_result "status: 2 live tokens" test "$(tokens)" = 2
+
+# --- using ------------------------------------------------------------------
+tok write $DEV $W/cv 0 $MIB 0
+odx_result "a valid token: EOPNOTSUPP for now (no copy engine), not invalid" \
+	expect "EOPNOTSUPP written 0 result 0"
+tok write $DEV $W/cv 0 $MIB $((MIB + 512 * 1024))
+odx_result "TransferOffset past the token's data: ERANGE" \
+	expect "ERANGE written 0 result 0"
+
+# broken tokens: each its own errno, "token invalid", nothing written
+cp $W/cv $W/t && flip $W/t 60
+tok write $DEV $W/t 0 $MIB 0
+odx_result "tampered secret: EKEYREJECTED" expect "EKEYREJECTED written 0 result 1"
+cp $W/cv $W/t && patch $W/t 6 01f7
+tok write $DEV $W/t 0 $MIB 0
+odx_result "length field 0x1F7: EMSGSIZE" expect "EMSGSIZE written 0 result 1"
+head -c 6 $W/cv > $W/t
+tok write $DEV $W/t 0 $MIB 0
+odx_result "truncated: EMSGSIZE" expect "EMSGSIZE written 0 result 1"
+cp $W/cv $W/t && patch $W/t 0 00800002
+tok write $DEV $W/t 0 $MIB 0
+odx_result "unknown type: EPROTONOSUPPORT" \
+	expect "EPROTONOSUPPORT written 0 result 1"
+cp $W/cv $W/t && flip $W/t 8
+tok write $DEV $W/t 0 $MIB 0
+odx_result "foreign volume: EXDEV" expect "EXDEV written 0 result 1"
+cp $W/cv $W/t && flip $W/t 39
+tok write $DEV $W/t 0 $MIB 0
+odx_result "an id never issued: ENOKEY" expect "ENOKEY written 0 result 1"
+odx_result "broken tokens wrote nothing" same
+
+# a write into its ranges revokes a change-vulnerable token; one next to
+# them does not
+dd if=$W/want of=$DEV bs=4096 count=1 skip=$((13 * 256)) seek=$((13 * 256)) \
+	oflag=direct conv=notrunc status=none
+tok write $DEV $W/cv 0 $MIB 0
+odx_result "a write next to its ranges leaves it valid" \
+	expect "EOPNOTSUPP written 0 result 0"
+dd if=$W/want of=$DEV bs=4096 count=1 skip=$((8 * 256 + 128)) \
+	seek=$((8 * 256 + 128)) oflag=direct conv=notrunc status=none
+tok write $DEV $W/cv 0 $MIB 0
+odx_result "a write into its ranges revokes it: EKEYREVOKED" \
+	expect "EKEYREVOKED written 0 result 1"
+
+tok read $DEV $W/short cv 1 $((8 * MIB)):$MIB
+sleep 2
+tok write $DEV $W/short 0 $MIB 0
+odx_result "lifetime 1 s, 2 s idle: EKEYEXPIRED" \
+	expect "EKEYEXPIRED written 0 result 1"
+
+# a reload starts a new instance: the old tokens are revoked
+dmsetup table $V | dmsetup reload $V && dmsetup resume $V
+tok write $DEV $W/cv-long 0 $MIB 0
+odx_result "after a reload: EKEYREVOKED, no live token" \
+	test "$(tokens)" = 0 -a "$OUT" = "EKEYREVOKED written 0 result 1"
+
+# another volume's tokens: valid here while it lives (a copy between
+# volumes), revoked once it is gone, revoked too when it comes back (a
+# new activation). Its metadata and data are slices of the data disk
+# past the first volume's.
+odx_linear $V2-meta $DATA 512 16 && odx_linear $V2-data $DATA 528 64 &&
+	dd if=/dev/zero of=/dev/mapper/$V2-meta bs=1M count=1 oflag=direct \
+		status=none &&
+	echo "0 $((64 * 2048)) odx /dev/mapper/$V2-meta /dev/mapper/$V2-data 128" |
+		dmsetup create $V2 ||
+	ktap_exit_fail_msg "cannot create the second volume"
+tok read $DEV2 $W/other cv 0 0:$MIB
+tok write $DEV $W/other 0 $MIB 0
+odx_result "another live volume's token is valid here" \
+	expect "EOPNOTSUPP written 0 result 0"
+dmsetup remove --retry $V2 && odx_check_meta /dev/mapper/$V2-meta
+tok write $DEV $W/other 0 $MIB 0
+odx_result "its volume removed: EKEYREVOKED" \
+	expect "EKEYREVOKED written 0 result 1"
+echo "0 $((64 * 2048)) odx /dev/mapper/$V2-meta /dev/mapper/$V2-data 128" |
+	dmsetup create $V2 || ktap_exit_fail_msg "cannot create it again"
+tok write $DEV $W/other 0 $MIB 0
+odx_result "its volume activated again: EKEYREVOKED" \
+	expect "EKEYREVOKED written 0 result 1"
+dmsetup remove --retry $V2 && odx_check_meta /dev/mapper/$V2-meta
+dmsetup remove --retry $V2-meta $V2-data
+
+tok status $DEV 1
+s=$OUT
+tok abort $DEV 1
+odx_result "operation status and abort: EOPNOTSUPP for now" \
+	test "$s $OUT" = "EOPNOTSUPP EOPNOTSUPP"
+
+odx_rmvol $V
+odx_check_result
+rm -rf $W
+ktap_finished
