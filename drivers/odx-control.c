@@ -39,6 +39,7 @@
 
 #include "odx.h"
 #include "odx-control.h"
+#include "odx-copy.h"
 #include "odx-query.h"
 #include "odx-token.h"
 
@@ -49,7 +50,7 @@
 /* Ranges written to user memory at once. */
 #define ODX_CTL_RANGE_BATCH	32U
 
-static_assert(sizeof(struct odx_describe) == ODX_DESCRIBE_SIZE_VER0);
+static_assert(sizeof(struct odx_describe) == ODX_DESCRIBE_SIZE_VER1);
 static_assert(sizeof(struct odx_allocated_ranges) ==
 	      ODX_ALLOCATED_RANGES_SIZE_VER0);
 static_assert(sizeof(struct odx_slab_bitmap) == ODX_SLAB_BITMAP_SIZE_VER0);
@@ -125,33 +126,38 @@ void odx_ctl_unregister(struct odx_volume *vol)
  * for. Called inside an odx_ctl_srcu read section; the volume stays valid
  * until it ends.
  */
+static int odx_ctl_file_volume(struct file *file, fmode_t fmode,
+			       struct odx_volume **volp)
+{
+	struct odx_volume *vol;
+
+	if (!S_ISBLK(file_inode(file)->i_mode))
+		return -ENOTBLK;
+	if ((file->f_mode & fmode) != fmode)
+		return -EBADF;
+	vol = xa_load(&odx_ctl_volumes, file_bdev(file)->bd_dev);
+	if (!vol)
+		return -ENODEV;
+	if (!READ_ONCE(vol->ctl_live))
+		return -EBUSY;
+	*volp = vol;
+	return 0;
+}
+
 static int odx_ctl_volume(int ufd, fmode_t fmode, struct file **filep,
 			  struct odx_volume **volp)
 {
-	struct odx_volume *vol;
 	struct file *file = fget(ufd);
+	int r;
 
 	if (!file)
 		return -EBADF;
-	if (!S_ISBLK(file_inode(file)->i_mode)) {
+	r = odx_ctl_file_volume(file, fmode, volp);
+	if (r) {
 		fput(file);
-		return -ENOTBLK;
-	}
-	if ((file->f_mode & fmode) != fmode) {
-		fput(file);
-		return -EBADF;
-	}
-	vol = xa_load(&odx_ctl_volumes, file_bdev(file)->bd_dev);
-	if (!vol) {
-		fput(file);
-		return -ENODEV;
-	}
-	if (!READ_ONCE(vol->ctl_live)) {
-		fput(file);
-		return -EBUSY;
+		return r;
 	}
 	*filep = file;
-	*volp = vol;
 	return 0;
 }
 
@@ -199,6 +205,7 @@ static void odx_ctl_describe(struct odx_volume *vol, struct file *file,
 			     struct odx_describe *d)
 {
 	const struct odx_features *f = &vol->features;
+	struct odx_token_stats ts;
 	struct odx_md_stats st;
 	enum odx_mode mode = READ_ONCE(vol->mode);
 
@@ -242,6 +249,18 @@ static void odx_ctl_describe(struct odx_volume *vol, struct file *file,
 	d->shared_slabs = st.shared_slabs;
 	d->virtual_slabs = odx_slabs_for(&vol->geo, vol->ti->len);
 	d->transaction_id = st.txn_id;
+
+	odx_token_stats(&vol->tokens, &ts);
+	d->flags |= ODX_DESC_OFFLOAD;
+	d->max_token_lifetime = vol->tokens.limits.max_lifetime;
+	d->default_token_lifetime = vol->tokens.limits.default_lifetime;
+	d->max_transfer_bytes = ODX_COPY_MAX_BYTES;
+	d->optimal_transfer_bytes = max(d->slab_size, ODX_COPY_CHUNK);
+	d->max_copy_ranges = ODX_OFFLOAD_MAX_RANGES;
+	d->max_tokens = vol->tokens.limits.max_tokens;
+	d->live_tokens = ts.live;
+	d->pinned_slabs = ts.pinned;
+	d->max_pinned_slabs = vol->tokens.limits.max_pinned;
 }
 
 static int odx_ctl_ioc_describe(void __user *arg)
@@ -686,12 +705,9 @@ done:
 }
 
 /*
- * 5-8: offloaded data transfer. This is the token layer only: tokens are
- * issued, checked and revoked, but the copy engine (remapping, pinning
- * for point-in-time tokens, in-kernel data copy, asynchronous
- * operations) is not there yet, and what needs it fails with
- * -EOPNOTSUPP: point-in-time tokens, offload writes of any token but the
- * zero token, ODX_WRITE_IMMEDIATE, operation status and abort.
+ * 5-8: offloaded data transfer: tokens (odx-token.c) and the copy engine
+ * (odx-copy.c) behind requests 5 and 6, and the records of asynchronous
+ * operations for requests 7 and 8.
  */
 
 /* 5: offload read (populate token) */
@@ -714,16 +730,8 @@ static int odx_ctl_offload_read(struct odx_volume *vol, struct file *file,
 		if (!ranges[i].length)
 			return -EINVAL;
 	}
-	/* TODO(copy engine): pin the source slabs of point-in-time tokens */
-	if (type == ODX_TOKEN_PIT)
-		return -EOPNOTSUPP;
-	r = odx_token_create(&vol->tokens, type, q->lifetime, ranges, q->count,
-			     &q->token, NULL);
-	if (r)
-		return r;
-	q->bytes = be64_to_cpu(q->token.bytes);
-	q->lifetime = be32_to_cpu(q->token.lifetime);
-	return 0;
+	return odx_copy_populate(vol, type, &q->lifetime, ranges, q->count,
+				 &q->token, &q->bytes);
 }
 
 static int odx_ctl_ioc_offload_read(void __user *arg)
@@ -786,12 +794,14 @@ out:
  * revoked its tokens; one never seen here makes the token foreign.
  */
 static int odx_ctl_token_lookup(const struct odx_token_info *info,
-				struct odx_token_data **datap)
+				struct odx_token_data **datap,
+				struct odx_volume **svolp)
 {
 	struct odx_volume *vol;
 	unsigned long devt;
 
 	*datap = NULL;
+	*svolp = NULL;
 	if (odx_token_is_zero(info))
 		return 0;
 	xa_for_each(&odx_ctl_volumes, devt, vol) {
@@ -800,6 +810,7 @@ static int odx_ctl_token_lookup(const struct odx_token_info *info,
 			continue;
 		if (!READ_ONCE(vol->ctl_live))
 			return -EBUSY;
+		*svolp = vol;
 		return odx_token_lookup(&vol->tokens, info, datap);
 	}
 	if (odx_token_graveyard_has(&odx_ctl_graveyard, info->volume_id))
@@ -813,13 +824,12 @@ static bool odx_ctl_token_error(int r)
 }
 
 /* 6: offload write (write using token) */
-static int odx_ctl_offload_write(struct odx_volume *vol, struct file *file,
-				 struct odx_offload_write *q)
+
+/* Checks of a write request against its destination volume. */
+static int odx_ctl_write_check(struct odx_volume *vol, struct file *file,
+			       const struct odx_offload_write *q)
 {
-	struct block_device *bdev = file_bdev(file);
 	u32 lbs = odx_ctl_lbs(file);
-	struct odx_token_data *data;
-	struct odx_token_info info;
 	int r;
 
 	r = odx_q_check_range(q->offset, q->length, lbs, odx_ctl_size(vol));
@@ -829,41 +839,228 @@ static int odx_ctl_offload_write(struct odx_volume *vol, struct file *file,
 		return -EINVAL;
 	if (READ_ONCE(vol->mode) == ODX_MODE_FAIL)
 		return -EIO;
-	if (READ_ONCE(vol->mode) == ODX_MODE_RO || bdev_read_only(bdev))
+	if (READ_ONCE(vol->mode) == ODX_MODE_RO ||
+	    bdev_read_only(file_bdev(file)))
 		return -EROFS;
+	return 0;
+}
 
-	r = odx_token_decode(&q->token, sizeof(q->token), &info);
-	if (!r)
-		r = odx_ctl_token_lookup(&info, &data);
-	memzero_explicit(&info.secret, sizeof(info.secret));
+/*
+ * Copy @info's data to @vol, whose mapped device @file is: the transfer
+ * of @x (offset, length, transfer offset, abort filled in). Inside an
+ * odx_ctl_srcu read section. *@token_bad says the token was the problem.
+ */
+static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
+			    const struct odx_token_info *info,
+			    struct odx_xfer *x, bool *token_bad)
+{
+	struct odx_token_data *data;
+	struct odx_volume *svol;
+	u64 end;
+	int r;
+
+	*token_bad = false;
+	r = odx_ctl_token_lookup(info, &data, &svol);
 	if (r) {
-		if (odx_ctl_token_error(r))
-			q->result |= ODX_WRITE_TOKEN_INVALID;
+		*token_bad = odx_ctl_token_error(r);
 		return r;
 	}
-	if (data) {
-		/* TODO(copy engine): remap or copy from data->ranges */
-		r = q->transfer_offset < data->bytes ? -EOPNOTSUPP : -ERANGE;
+	if (data && x->transfer_offset >= data->bytes) {
 		odx_token_put(data);
+		return -ERANGE;
+	}
+	x->dvol = vol;
+	x->dbdev = file_bdev(file);
+	x->svol = svol;
+	x->data = data;
+	x->done = 0;
+	if (data)
+		x->length = min(x->length, data->bytes - x->transfer_offset);
+	x->length = min(x->length, ODX_COPY_MAX_BYTES);
+	if (!x->length) {
+		odx_token_put(data);
+		return 0;
+	}
+	end = x->offset + x->length;
+	/* as trim: the page cache of the range goes before and after */
+	r = odx_ctl_drop_cache(file, x->offset, end);
+	if (!r) {
+		r = odx_copy_run(x);
+		odx_ctl_drop_cache(file, x->offset, end);
+	}
+	odx_token_put(data);
+	*token_bad = odx_ctl_token_error(r);
+	return r;
+}
+
+/* --- asynchronous operations (ODX_WRITE_IMMEDIATE) ---------------------- */
+
+/*
+ * An offload write started with ODX_WRITE_IMMEDIATE runs on odx_ctl_wq;
+ * its record stays in odx_ctl_ops (by id) until ODX_CTL_OPS_KEPT newer
+ * ones have ended after it. The operation holds its destination's file,
+ * not its volumes: it finds them again (inside an odx_ctl_srcu read
+ * section, as a request does) when it starts.
+ */
+#define ODX_CTL_OPS_KEPT	64U
+#define ODX_CTL_OPS_MAX		1024U	/* running at once */
+
+struct odx_ctl_op {
+	u64 id;
+	struct work_struct work;
+	struct file *file;
+	struct odx_token_info info;
+	struct odx_xfer x;
+	u64 length;			/* asked */
+	bool abort;
+	bool running;
+	u8 status;			/* ODX_OP_* */
+	int error;
+	bool token_bad;
+	struct list_head ended;		/* odx_ctl_ops_ended, oldest first */
+};
+
+static DEFINE_XARRAY_ALLOC1(odx_ctl_ops);
+static DEFINE_SPINLOCK(odx_ctl_ops_lock);	/* the records' outputs */
+static LIST_HEAD(odx_ctl_ops_ended);
+static unsigned int odx_ctl_nr_ended, odx_ctl_nr_running;
+static u32 odx_ctl_op_next;
+static struct workqueue_struct *odx_ctl_wq;
+
+static u8 odx_ctl_op_result(struct odx_ctl_op *op)
+{
+	if (op->abort && op->error == -ECANCELED)
+		return ODX_OP_TERMINATED;
+	if (op->error)
+		return ODX_OP_FAILED;
+	if (op->x.done < op->length)
+		return ODX_OP_DONE_RESIDUAL;
+	return ODX_OP_DONE;
+}
+
+static void odx_ctl_op_work(struct work_struct *work)
+{
+	struct odx_ctl_op *op = container_of(work, struct odx_ctl_op, work);
+	struct odx_ctl_op *old = NULL;
+	struct odx_volume *vol;
+	bool bad = false;
+	int r, idx;
+
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_file_volume(op->file, FMODE_WRITE, &vol);
+	if (!r)
+		r = odx_ctl_transfer(vol, op->file, &op->info, &op->x, &bad);
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+	memzero_explicit(op->info.secret, sizeof(op->info.secret));
+	fput(op->file);
+	op->file = NULL;
+
+	spin_lock(&odx_ctl_ops_lock);
+	op->error = r;
+	op->token_bad = bad;
+	op->status = odx_ctl_op_result(op);
+	op->running = false;
+	odx_ctl_nr_running--;
+	list_add_tail(&op->ended, &odx_ctl_ops_ended);
+	if (++odx_ctl_nr_ended > ODX_CTL_OPS_KEPT) {
+		old = list_first_entry(&odx_ctl_ops_ended, struct odx_ctl_op,
+				       ended);
+		list_del(&old->ended);
+		odx_ctl_nr_ended--;
+	}
+	spin_unlock(&odx_ctl_ops_lock);
+	if (old) {
+		xa_erase(&odx_ctl_ops, old->id);
+		kfree(old);
+	}
+	module_put(THIS_MODULE);
+}
+
+static int odx_ctl_op_start(struct file *file, struct odx_offload_write *q,
+			    const struct odx_token_info *info)
+{
+	struct odx_ctl_op *op;
+	u32 id;
+	int r;
+
+	op = kzalloc(sizeof(*op), GFP_KERNEL);
+	if (!op)
+		return -ENOMEM;
+	op->info = *info;
+	op->x.offset = q->offset;
+	op->x.length = q->length;
+	op->x.transfer_offset = q->transfer_offset;
+	op->x.abort = &op->abort;
+	op->length = q->length;
+	op->running = true;
+	op->status = ODX_OP_IN_PROGRESS_BACKGROUND;
+	INIT_LIST_HEAD(&op->ended);
+	INIT_WORK(&op->work, odx_ctl_op_work);
+	r = xa_alloc_cyclic(&odx_ctl_ops, &id, op,
+			    XA_LIMIT(1, ODX_CTL_OPS_MAX * 1024),
+			    &odx_ctl_op_next, GFP_KERNEL);
+	if (r < 0) {
+		kfree_sensitive(op);
 		return r;
 	}
-	/* TODO(copy engine): asynchronous operations */
-	if (q->flags & ODX_WRITE_IMMEDIATE)
-		return -EOPNOTSUPP;
-	if (!q->length)
-		return 0;
-	/*
-	 * The zero token: write zeroes through the mapped device, as trim
-	 * discards through it (whole slabs are unmapped, partial ones
-	 * zeroed), after dropping the page cache of the range.
-	 */
-	r = odx_ctl_drop_cache(file, q->offset, q->offset + q->length);
+	spin_lock(&odx_ctl_ops_lock);
+	if (odx_ctl_nr_running >= ODX_CTL_OPS_MAX) {
+		spin_unlock(&odx_ctl_ops_lock);
+		xa_erase(&odx_ctl_ops, id);
+		kfree_sensitive(op);
+		return -EAGAIN;
+	}
+	odx_ctl_nr_running++;
+	spin_unlock(&odx_ctl_ops_lock);
+	op->id = id;
+	get_file(file);
+	op->file = file;
+	__module_get(THIS_MODULE);
+	q->operation_id = id;
+	q->result |= ODX_WRITE_IN_PROGRESS;
+	queue_work(odx_ctl_wq, &op->work);
+	return 0;
+}
+
+static int odx_ctl_offload_write(struct odx_volume *vol, struct file *file,
+				 struct odx_offload_write *q)
+{
+	struct odx_token_info info;
+	struct odx_xfer x = { };
+	bool bad;
+	int r;
+
+	r = odx_ctl_write_check(vol, file, q);
 	if (r)
 		return r;
-	r = blkdev_issue_zeroout(bdev, q->offset >> SECTOR_SHIFT,
-				 q->length >> SECTOR_SHIFT, GFP_KERNEL, 0);
-	if (!r)
-		q->written = q->length;
+	r = odx_token_decode(&q->token, sizeof(q->token), &info);
+	if (r) {
+		q->result |= ODX_WRITE_TOKEN_INVALID;
+		return r;
+	}
+	if (q->flags & ODX_WRITE_IMMEDIATE) {
+		struct odx_token_data *data;
+		struct odx_volume *svol;
+
+		/* a token that cannot be used fails here, not later */
+		r = odx_ctl_token_lookup(&info, &data, &svol);
+		if (!r && data && q->transfer_offset >= data->bytes)
+			r = -ERANGE;
+		odx_token_put(data);
+		if (odx_ctl_token_error(r))
+			q->result |= ODX_WRITE_TOKEN_INVALID;
+		if (!r)
+			r = odx_ctl_op_start(file, q, &info);
+	} else {
+		x.offset = q->offset;
+		x.length = q->length;
+		x.transfer_offset = q->transfer_offset;
+		r = odx_ctl_transfer(vol, file, &info, &x, &bad);
+		q->written = x.done;
+		if (bad)
+			q->result |= ODX_WRITE_TOKEN_INVALID;
+	}
+	memzero_explicit(&info, sizeof(info));
 	return r;
 }
 
@@ -908,30 +1105,94 @@ out:
 	return r;
 }
 
-/* 7 and 8: no asynchronous operation exists yet */
+/* 7: operation status */
+static void odx_ctl_op_status(struct odx_ctl_op *op,
+			      struct odx_operation_status *st)
+{
+	u8 ascq;
+
+	st->service_action = ODX_SA_WRITE_USING_TOKEN;
+	st->operation_counter = 1;
+	st->transfer_count_units = ODX_UNITS_BYTES;
+	st->transfer_count = READ_ONCE(op->x.done);
+	st->segments_processed = 0;
+	if (op->running) {
+		st->operation_status = op->abort ? ODX_OP_IN_PROGRESS :
+			ODX_OP_IN_PROGRESS_BACKGROUND;
+		st->status_update_delay = 100;
+		st->completion_status = ODX_SCSI_GOOD;
+		return;
+	}
+	st->operation_status = op->status;
+	st->status_update_delay = 0;
+	st->error = op->error;
+	st->completion_status = op->error ? ODX_SCSI_CHECK_CONDITION :
+		ODX_SCSI_GOOD;
+	ascq = op->token_bad ? odx_token_ascq(op->error) : 0;
+	if (ascq) {
+		st->sense_key = ODX_SENSE_ILLEGAL_REQUEST;
+		st->asc = ODX_ASC_INVALID_TOKEN_OP;
+		st->ascq = ascq;
+	} else if (op->status == ODX_OP_TERMINATED) {
+		st->sense_key = ODX_SENSE_COPY_ABORTED;
+	}
+}
+
+/* 7 and 8 */
 static int odx_ctl_ioc_operation(void __user *arg, bool abort)
 {
 	union {
 		struct odx_operation_status status;
 		struct odx_operation_abort abort;
 	} q;
+	struct odx_volume *vol;
+	struct odx_ctl_op *op;
+	struct file *file;
 	u32 usize;
-	int r;
+	u64 id;
+	int r, idx;
 
 	if (abort) {
 		r = odx_ctl_copy_in(&q.abort, sizeof(q.abort),
 				    ODX_OPERATION_ABORT_SIZE_VER0, arg, &usize);
 		if (!r && (q.abort.flags || q.abort.reserved))
 			r = -EINVAL;
+		id = q.abort.operation_id;
 	} else {
 		r = odx_ctl_copy_in(&q.status, sizeof(q.status),
 				    ODX_OPERATION_STATUS_SIZE_VER0, arg, &usize);
 		if (!r && (q.status.flags || q.status.reserved1 ||
 			   q.status.reserved2))
 			r = -EINVAL;
+		id = q.status.operation_id;
 	}
-	/* TODO(copy engine): look the operation up */
-	return r ? r : -EOPNOTSUPP;
+	if (r)
+		return r;
+
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_volume(abort ? q.abort.fd : q.status.fd,
+			   abort ? FMODE_WRITE : FMODE_READ, &file, &vol);
+	if (r)
+		goto out;
+	fput(file);
+	spin_lock(&odx_ctl_ops_lock);
+	op = id && id <= U32_MAX ? xa_load(&odx_ctl_ops, id) : NULL;
+	if (!op) {
+		r = -ENOENT;
+	} else if (abort) {
+		if (op->running)
+			WRITE_ONCE(op->abort, true);
+		else
+			r = -EALREADY;
+	} else {
+		odx_ctl_op_status(op, &q.status);
+	}
+	spin_unlock(&odx_ctl_ops_lock);
+out:
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+	if (!r && !abort)
+		r = odx_ctl_copy_out(arg, &q.status, sizeof(q.status), usize);
+	return r;
 }
 
 static long odx_ctl_ioctl(struct file *file, unsigned int cmd,
@@ -983,15 +1244,34 @@ int odx_ctl_init(void)
 	int r;
 
 	odx_token_graveyard_init(&odx_ctl_graveyard);
+	odx_ctl_wq = alloc_workqueue("kodxcopy", WQ_UNBOUND, 0);
+	if (!odx_ctl_wq)
+		return -ENOMEM;
+	r = odx_copy_module_init();
+	if (r) {
+		destroy_workqueue(odx_ctl_wq);
+		return r;
+	}
 	r = misc_register(&odx_ctl_misc);
-
-	if (r)
+	if (r) {
 		DMERR("cannot register %s: error %d", ODX_CONTROL_PATH, r);
+		odx_copy_module_exit();
+		destroy_workqueue(odx_ctl_wq);
+	}
 	return r;
 }
 
 void odx_ctl_exit(void)
 {
+	struct odx_ctl_op *op;
+	unsigned long id;
+
 	misc_deregister(&odx_ctl_misc);
+	/* running operations hold the module: none is left */
+	destroy_workqueue(odx_ctl_wq);
+	xa_for_each(&odx_ctl_ops, id, op)
+		kfree(op);
+	xa_destroy(&odx_ctl_ops);
+	odx_copy_module_exit();
 	WARN_ON(!xa_empty(&odx_ctl_volumes));
 }

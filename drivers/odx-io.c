@@ -129,7 +129,13 @@ void odx_io_set_failed(struct odx_volume *vol, const char *why)
 
 /*
  * Look @bio's slab up and send it to the data device. Returns false, and
- * leaves the bio alone, if the slab is not mapped.
+ * leaves the bio alone, if the slab is not mapped, or if the bio writes
+ * and the slab must be copied first (shared, or pinned by a token).
+ *
+ * Why a write that passed that test cannot land in a slab after it became
+ * shared or pinned: whatever makes a slab so (a copy by remapping, a
+ * point-in-time token) waits for an io_srcu grace period before it goes
+ * on, and this bio holds io_srcu from before its test to its completion.
  */
 static bool odx_remap(struct odx_volume *vol, struct bio *bio, u64 vslab)
 {
@@ -139,7 +145,8 @@ static bool odx_remap(struct odx_volume *vol, struct bio *bio, u64 vslab)
 
 	ob->srcu_idx = odx_hold_io(vol);
 	pslab = odx_md_lookup(vol->md, vslab);
-	if (pslab == ODX_MD_UNMAPPED) {
+	if (pslab == ODX_MD_UNMAPPED ||
+	    (op_is_write(bio_op(bio)) && odx_md_must_copy(vol->md, pslab))) {
 		odx_drop_io(vol, ob);
 		return false;
 	}
@@ -320,6 +327,12 @@ static void odx_alloc_zeroed(int read_err, unsigned long write_err,
 	struct odx_volume *vol = a->vol;
 	unsigned long flags;
 
+	if (a->srcu_idx >= 0) {
+		/* the old slab was read */
+		__acquire(&vol->io_srcu);
+		srcu_up_read(&vol->io_srcu, a->srcu_idx);
+		a->srcu_idx = -1;
+	}
 	a->error = (read_err || write_err) ? -EIO : 0;
 	spin_lock_irqsave(&vol->lock, flags);
 	list_add_tail(&a->done, &vol->allocs_done);
@@ -384,13 +397,43 @@ static int odx_reserve(struct odx_volume *vol, u32 *pslab)
 	return r ? r : odx_md_reserve(vol->md, pslab);
 }
 
-/* A write to a slab that was unmapped when map() looked. */
-static void odx_start_write(struct odx_volume *vol, struct bio *bio)
+static void odx_process_discard(struct odx_volume *vol, struct bio *bio);
+
+/* A bio that waited for a slab goes on: a write is sent, a discard redone. */
+static void odx_resume_bio(struct odx_volume *vol, struct bio *bio,
+			   struct bio_list *need_commit)
 {
-	u64 vslab = odx_slab_of(&vol->geo, odx_vsector(vol, bio));
-	struct dm_io_region region;
+	if (bio_op(bio) == REQ_OP_WRITE)
+		odx_issue(vol, bio, need_commit);
+	else
+		odx_defer(vol, &vol->discards, bio);
+}
+
+bool odx_io_busy_slab(struct odx_volume *vol, u64 vslab)
+{
+	bool busy;
+
+	spin_lock_irq(&vol->lock);
+	busy = odx_alloc_find(vol, vslab);
+	spin_unlock_irq(&vol->lock);
+	return busy;
+}
+
+/*
+ * @bio needs @vslab writable in place: a slab of its own, mapped, neither
+ * shared nor pinned. If it is, the bio goes on at once; otherwise a slab
+ * is reserved and filled (zeroed, or copied from the shared or pinned
+ * one: copy on write) and the bio waits for the new mapping. A write that
+ * covers the whole slab fills it itself (without FUA; for a slab never
+ * mapped, only with skip_zeroing).
+ */
+static void odx_claim_slab(struct odx_volume *vol, u64 vslab,
+			   struct bio *bio)
+{
+	struct dm_io_region from, to;
 	struct odx_alloc *a;
-	u32 pslab;
+	u32 pslab, old;
+	bool whole;
 	int r;
 
 	if (odx_writes_refused(vol)) {
@@ -407,8 +450,9 @@ static void odx_start_write(struct odx_volume *vol, struct bio *bio)
 	}
 	spin_unlock_irq(&vol->lock);
 
-	if (odx_md_lookup(vol->md, vslab) != ODX_MD_UNMAPPED) {
-		odx_issue(vol, bio, NULL);
+	old = odx_md_lookup(vol->md, vslab);
+	if (old != ODX_MD_UNMAPPED && !odx_md_must_copy(vol->md, old)) {
+		odx_resume_bio(vol, bio, NULL);
 		return;
 	}
 
@@ -431,9 +475,23 @@ static void odx_start_write(struct odx_volume *vol, struct bio *bio)
 		odx_bio_fail(bio, BLK_STS_RESOURCE);
 		return;
 	}
+	/*
+	 * Copy on write: the old slab stays pinned until the new mapping is
+	 * in, so that writes keep coming here (and wait) even if it stops
+	 * being shared meanwhile. It is shared or pinned already, so no
+	 * write that went straight to it can still be in flight.
+	 */
+	if (old != ODX_MD_UNMAPPED && odx_md_pin(vol->md, old)) {
+		kmem_cache_free(odx_alloc_cache, a);
+		odx_md_unreserve(vol->md, pslab);
+		odx_bio_fail(bio, BLK_STS_RESOURCE);
+		return;
+	}
 	a->vol = vol;
 	a->vslab = vslab;
 	a->pslab = pslab;
+	a->copy_from = old;
+	a->srcu_idx = -1;
 	a->error = 0;
 	a->written = NULL;
 	bio_list_init(&a->bios);
@@ -441,10 +499,12 @@ static void odx_start_write(struct odx_volume *vol, struct bio *bio)
 	odx_alloc_insert(vol, a);
 	spin_unlock_irq(&vol->lock);
 
-	if (odx_feature(&vol->features, ODX_FEAT_SKIP_ZEROING) &&
-	    bio_sectors(bio) == vol->geo.slab_sectors &&
-	    !(bio->bi_opf & REQ_FUA)) {
-		/* the write covers the slab: it is all the zeroing needed */
+	whole = bio_op(bio) == REQ_OP_WRITE &&
+		bio_sectors(bio) == vol->geo.slab_sectors &&
+		!(bio->bi_opf & REQ_FUA);
+	if (whole && (old != ODX_MD_UNMAPPED ||
+		      odx_feature(&vol->features, ODX_FEAT_SKIP_ZEROING))) {
+		/* the write covers the slab: it is all the filling needed */
 		odx_bio_data(bio)->alloc = a;
 		bio_set_dev(bio, vol->data_dev->bdev);
 		bio->bi_iter.bi_sector = odx_slab_start(&vol->geo, pslab);
@@ -452,33 +512,61 @@ static void odx_start_write(struct odx_volume *vol, struct bio *bio)
 		return;
 	}
 
-	/* zero the whole slab: the rest of it must read as zeros */
 	bio_list_add(&a->bios, bio);
-	region.bdev = vol->data_dev->bdev;
-	region.sector = odx_slab_start(&vol->geo, pslab);
-	region.count = vol->geo.slab_sectors;
-	dm_kcopyd_zero(vol->kcopyd, 1, &region, 0, odx_alloc_zeroed, a);
+	to.bdev = vol->data_dev->bdev;
+	to.sector = odx_slab_start(&vol->geo, pslab);
+	to.count = vol->geo.slab_sectors;
+	if (old == ODX_MD_UNMAPPED) {
+		/* zero the whole slab: the rest of it must read as zeros */
+		dm_kcopyd_zero(vol->kcopyd, 1, &to, 0, odx_alloc_zeroed, a);
+		return;
+	}
+	from = to;
+	from.sector = odx_slab_start(&vol->geo, old);
+	a->srcu_idx = odx_hold_io(vol);
+	dm_kcopyd_copy(vol->kcopyd, &from, 1, &to, 0, odx_alloc_zeroed, a);
 }
 
-/* Zeroing done: insert the mapping and let the waiting writes go. */
+/* A write to a slab that was unmapped, shared or pinned when map() looked. */
+static void odx_start_write(struct odx_volume *vol, struct bio *bio)
+{
+	odx_claim_slab(vol, odx_slab_of(&vol->geo, odx_vsector(vol, bio)), bio);
+}
+
+/*
+ * Filling done: insert the mapping (or, for a copy on write, replace the
+ * old one) and let the waiting bios go. A copy on write whose virtual
+ * slab was remapped meanwhile (discarded, or the target of a copy) is
+ * dropped and its bios start again, unless a write filled the whole slab.
+ */
 static void odx_finish_allocs(struct odx_volume *vol, struct list_head *done,
 			      struct bio_list *need_commit)
 {
 	struct odx_alloc *a, *tmp;
 	struct bio_list bios;
 	struct bio *bio;
+	bool stale;
+	u32 freed;
 	int r;
 
 	list_for_each_entry_safe(a, tmp, done, done) {
 		r = a->error;
-		if (!r) {
+		stale = !r && a->copy_from != ODX_MD_UNMAPPED && !a->written &&
+			odx_md_lookup(vol->md, a->vslab) != a->copy_from;
+		if (!r && !stale) {
 			odx_mark_uncommitted(vol);
-			r = odx_md_insert(vol->md, a->vslab, a->pslab);
+			if (a->copy_from == ODX_MD_UNMAPPED)
+				r = odx_md_insert(vol->md, a->vslab, a->pslab);
+			else
+				r = odx_md_remap(vol->md, a->vslab, a->pslab,
+						 true, &freed);
 			if (r)
 				odx_io_set_failed(vol, "cannot insert a mapping");
 		}
-		if (r)
+		if (r || stale)
 			odx_md_unreserve(vol->md, a->pslab);
+		if (a->copy_from != ODX_MD_UNMAPPED)
+			odx_md_unpin(vol->md, a->copy_from);
 
 		spin_lock_irq(&vol->lock);
 		rb_erase(&a->node, &vol->allocs);
@@ -495,8 +583,11 @@ static void odx_finish_allocs(struct odx_volume *vol, struct list_head *done,
 		while ((bio = bio_list_pop(&bios))) {
 			if (r)
 				odx_bio_fail(bio, BLK_STS_IOERR);
+			else if (stale)
+				odx_defer(vol, bio_op(bio) == REQ_OP_WRITE ?
+					  &vol->deferred : &vol->discards, bio);
 			else
-				odx_issue(vol, bio, need_commit);
+				odx_resume_bio(vol, bio, need_commit);
 		}
 		list_del(&a->done);
 		kmem_cache_free(odx_alloc_cache, a);
@@ -545,6 +636,27 @@ static void odx_zero_partial(struct odx_volume *vol, struct odx_zero_op *op,
 	dm_kcopyd_zero(vol->kcopyd, 1, &region, 0, odx_partial_zeroed, op);
 }
 
+/*
+ * A partial slab the discard must zero in place: if it is shared, pinned
+ * or being filled, the discard waits for a slab of its own there (and is
+ * then done again from the start).
+ */
+static bool odx_discard_waits(struct odx_volume *vol, struct bio *bio,
+			      sector_t start, sector_t len)
+{
+	u64 vslab = odx_slab_of(&vol->geo, start);
+	u32 pslab;
+
+	if (!len)
+		return false;
+	pslab = odx_md_lookup(vol->md, vslab);
+	if (!odx_io_busy_slab(vol, vslab) &&
+	    (pslab == ODX_MD_UNMAPPED || !odx_md_must_copy(vol->md, pslab)))
+		return false;
+	odx_claim_slab(vol, vslab, bio);
+	return true;
+}
+
 static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
 {
 	struct odx_zero_op *op;
@@ -552,6 +664,11 @@ static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
 	u64 s;
 	u32 freed;
 	int r;
+
+	odx_split_range(&vol->geo, odx_vsector(vol, bio), bio_sectors(bio), &sp);
+	if (odx_discard_waits(vol, bio, sp.head_start, sp.head_len) ||
+	    odx_discard_waits(vol, bio, sp.tail_start, sp.tail_len))
+		return;
 
 	op = kmem_cache_alloc(odx_zero_op_cache, GFP_NOIO);
 	if (!op) {
@@ -563,7 +680,6 @@ static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
 	op->error = 0;
 	atomic_set(&op->pending, 1);
 
-	odx_split_range(&vol->geo, odx_vsector(vol, bio), bio_sectors(bio), &sp);
 	for (s = sp.first_slab; s < sp.first_slab + sp.nr_slabs; s++) {
 		if (odx_md_lookup(vol->md, s) == ODX_MD_UNMAPPED)
 			continue;
@@ -580,6 +696,32 @@ static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
 		odx_zero_partial(vol, op, sp.tail_start, sp.tail_len);
 	}
 	odx_zero_op_put(op);
+}
+
+/* --- work for the copy engine ---------------------------------------------- */
+
+void odx_io_run(struct odx_volume *vol, struct odx_wop *wop)
+{
+	init_completion(&wop->done);
+	spin_lock_irq(&vol->lock);
+	list_add_tail(&wop->list, &vol->wops);
+	spin_unlock_irq(&vol->lock);
+	odx_wake(vol);
+	wait_for_completion(&wop->done);
+}
+
+void odx_io_changing(struct odx_volume *vol)
+{
+	odx_mark_uncommitted(vol);
+}
+
+void odx_io_unpin(struct odx_volume *vol, u32 pslab)
+{
+	odx_md_unpin(vol->md, pslab);
+	/* an orphan it freed is released by a commit: the periodic one */
+	spin_lock_irq(&vol->lock);
+	vol->commit_requested = true;
+	spin_unlock_irq(&vol->lock);
 }
 
 /* --- commits ---------------------------------------------------------------- */
@@ -677,7 +819,9 @@ static void odx_worker(struct work_struct *work)
 {
 	struct odx_volume *vol = container_of(work, struct odx_volume, worker);
 	struct bio_list deferred, discards, flushes, need_commit;
+	struct odx_wop *wop, *next;
 	LIST_HEAD(done);
+	LIST_HEAD(wops);
 	struct bio *bio;
 	bool commit;
 
@@ -691,6 +835,7 @@ static void odx_worker(struct work_struct *work)
 	bio_list_merge_init(&discards, &vol->discards);
 	bio_list_merge_init(&flushes, &vol->flushes);
 	list_splice_init(&vol->allocs_done, &done);
+	list_splice_init(&vol->wops, &wops);
 	commit = vol->commit_requested;
 	vol->commit_requested = false;
 	spin_unlock_irq(&vol->lock);
@@ -700,9 +845,15 @@ static void odx_worker(struct work_struct *work)
 		odx_start_write(vol, bio);
 	while ((bio = bio_list_pop(&discards)))
 		odx_process_discard(vol, bio);
+	list_for_each_entry_safe(wop, next, &wops, list) {
+		list_del_init(&wop->list);
+		wop->fn(vol, wop);
+		complete(&wop->done);
+	}
 
 	bio_list_merge(&flushes, &need_commit);
-	if (!bio_list_empty(&flushes) || (commit && odx_uncommitted(vol))) {
+	if (!bio_list_empty(&flushes) ||
+	    (commit && (odx_uncommitted(vol) || odx_md_dirty(vol->md)))) {
 		if (odx_commit(vol)) {
 			odx_fail_list(&flushes, BLK_STS_IOERR);
 		} else {
@@ -751,6 +902,7 @@ int odx_io_init(struct odx_volume *vol)
 	bio_list_init(&vol->nospace);
 	vol->allocs = RB_ROOT;
 	INIT_LIST_HEAD(&vol->allocs_done);
+	INIT_LIST_HEAD(&vol->wops);
 	INIT_WORK(&vol->worker, odx_worker);
 	INIT_DELAYED_WORK(&vol->periodic, odx_periodic);
 	vol->lwm_armed = true;

@@ -15,9 +15,11 @@
 #ifndef DM_ODX_MD_CORE_H
 #define DM_ODX_MD_CORE_H
 
+#include <linux/bitops.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
 /* The map array, replaced as a whole (under RCU) when the volume grows. */
 struct odx_mdc_map {
@@ -35,6 +37,16 @@ struct odx_mdc {
 	 * (freed by a committed transaction, not released) say why.
 	 */
 	unsigned long *busy, *reserved, *freed, *cfreed;
+	/*
+	 * Per physical slab: pinned by an offload token (in memory only:
+	 * tokens do not survive a restart). A pinned slab is never written
+	 * in place (writes copy it first) and never freed: one whose last
+	 * reference goes stays busy (an orphan) until its last pin goes.
+	 * The bit is read locklessly by the bio path; pins holds the
+	 * count of each pinned slab.
+	 */
+	unsigned long *pinned;
+	struct xarray pins;
 	/* Blocks the open transaction changed, by index in their area. */
 	unsigned long *dirty_rc, *dirty_map;
 	u64 data_slabs, virtual_slabs;
@@ -42,6 +54,7 @@ struct odx_mdc {
 	u64 cursor;			/* next-fit allocator position */
 	unsigned int nr_dirty;		/* bits set in dirty_rc + dirty_map */
 	u64 nr_freed, nr_cfreed;
+	u64 nr_pinned, nr_orphans;	/* pinned slabs; pinned, unreferenced */
 
 	spinlock_t lock;		/* the counters below */
 	u64 used, shared, nr_busy;
@@ -54,6 +67,8 @@ struct odx_mdc_counts {
 	u64 shared;		/* reference count > 1 */
 	u64 free;		/* allocatable now */
 	u64 pending_free;	/* freed, not released yet */
+	u64 pinned;		/* pinned by tokens */
+	u64 orphans;		/* pinned and no longer referenced */
 };
 
 /* A metadata block of the refcount or map area, by index in its area. */
@@ -78,6 +93,39 @@ unsigned int odx_mdc_insert_cost(struct odx_mdc *c, u64 vslab, u32 pslab);
 unsigned int odx_mdc_remove_cost(struct odx_mdc *c, u64 vslab);
 int odx_mdc_insert(struct odx_mdc *c, u64 vslab, u32 pslab);
 int odx_mdc_remove(struct odx_mdc *c, u64 vslab, u32 *freed);
+
+/*
+ * Point @vslab at @pslab, whatever it pointed at before (that reference
+ * is dropped as odx_mdc_remove() drops it, *@freed says if it was the
+ * last): with @reserved, @pslab is a reserved slab that gets its first
+ * reference (a copy on write); otherwise it is a slab in use, or a pinned
+ * orphan, that gains one (a copy by remapping). Errors: -EINVAL (out of
+ * range, or @pslab neither reserved nor in use), -EMLINK (@pslab has the
+ * most references a count holds), -EUCLEAN (the arrays disagree).
+ */
+int odx_mdc_remap(struct odx_mdc *c, u64 vslab, u32 pslab, bool reserved,
+		  u32 *freed);
+/* Blocks odx_mdc_remap() would newly dirty, at most. */
+unsigned int odx_mdc_remap_cost(struct odx_mdc *c, u64 vslab, u32 pslab);
+
+/*
+ * Pin a slab in use (or already pinned); unpin it. The last unpin of an
+ * orphan frees it in the open transaction (*@freed = @pslab, else
+ * ODX_UNMAPPED). Errors: -EINVAL (out of range, not in use), -ENOMEM.
+ */
+int odx_mdc_pin(struct odx_mdc *c, u32 pslab);
+int odx_mdc_unpin(struct odx_mdc *c, u32 pslab, u32 *freed);
+
+/*
+ * Lockless, from the bio path: must a write to @pslab copy it first
+ * (shared, or pinned)? The arrays are only replaced (odx_mdc_grow())
+ * while no bio is mapped: on resume.
+ */
+static inline bool odx_mdc_must_copy(struct odx_mdc *c, u32 pslab)
+{
+	return test_bit(pslab, c->pinned) ||
+	       READ_ONCE(c->refcounts[pslab]) > 1;
+}
 
 /* The open transaction's dirty blocks, refcount area first, ascending. */
 unsigned int odx_mdc_dirty_blocks(struct odx_mdc *c, struct odx_mdc_blk *out,

@@ -114,6 +114,7 @@ static void odx_mdc_free_arrays(struct odx_mdc *c)
 	kvfree(c->reserved);
 	kvfree(c->freed);
 	kvfree(c->cfreed);
+	kvfree(c->pinned);
 	kvfree(c->dirty_rc);
 	kvfree(c->dirty_map);
 	c->refcounts = NULL;
@@ -121,6 +122,7 @@ static void odx_mdc_free_arrays(struct odx_mdc *c)
 	c->reserved = NULL;
 	c->freed = NULL;
 	c->cfreed = NULL;
+	c->pinned = NULL;
 	c->dirty_rc = NULL;
 	c->dirty_map = NULL;
 }
@@ -141,12 +143,13 @@ static int odx_mdc_alloc_arrays(struct odx_mdc *c, u64 data_slabs,
 	c->reserved = odx_mdc_bitmap(data_slabs);
 	c->freed = odx_mdc_bitmap(data_slabs);
 	c->cfreed = odx_mdc_bitmap(data_slabs);
+	c->pinned = odx_mdc_bitmap(data_slabs);
 	c->rc_blocks = odx_refcount_blocks_for(data_slabs);
 	c->map_blocks = odx_map_blocks_for(virtual_slabs);
 	c->dirty_rc = odx_mdc_bitmap(c->rc_blocks);
 	c->dirty_map = odx_mdc_bitmap(c->map_blocks);
 	if (!m || !c->refcounts || !c->busy || !c->reserved || !c->freed ||
-	    !c->cfreed || !c->dirty_rc || !c->dirty_map) {
+	    !c->cfreed || !c->pinned || !c->dirty_rc || !c->dirty_map) {
 		odx_mdc_free_arrays(c);
 		return -ENOMEM;
 	}
@@ -159,11 +162,15 @@ int odx_mdc_init(struct odx_mdc *c, u64 data_slabs, u64 virtual_slabs)
 {
 	memset(c, 0, sizeof(*c));
 	spin_lock_init(&c->lock);
+	xa_init(&c->pins);
 	return odx_mdc_alloc_arrays(c, data_slabs, virtual_slabs);
 }
 
 void odx_mdc_destroy(struct odx_mdc *c)
 {
+	/* pins are the tokens': every one is gone by now */
+	WARN_ON_ONCE(!xa_empty(&c->pins));
+	xa_destroy(&c->pins);
 	odx_mdc_free_arrays(c);
 }
 
@@ -188,6 +195,7 @@ int odx_mdc_grow(struct odx_mdc *c, u64 data_slabs, u64 virtual_slabs)
 	memcpy(n.reserved, c->reserved, odx_mdc_bitmap_bytes(c->data_slabs));
 	memcpy(n.freed, c->freed, odx_mdc_bitmap_bytes(c->data_slabs));
 	memcpy(n.cfreed, c->cfreed, odx_mdc_bitmap_bytes(c->data_slabs));
+	memcpy(n.pinned, c->pinned, odx_mdc_bitmap_bytes(c->data_slabs));
 	memcpy(n.dirty_rc, c->dirty_rc, odx_mdc_bitmap_bytes(c->rc_blocks));
 	memcpy(n.dirty_map, c->dirty_map,
 	       odx_mdc_bitmap_bytes(c->map_blocks));
@@ -200,6 +208,7 @@ int odx_mdc_grow(struct odx_mdc *c, u64 data_slabs, u64 virtual_slabs)
 	swap(c->reserved, n.reserved);
 	swap(c->freed, n.freed);
 	swap(c->cfreed, n.cfreed);
+	swap(c->pinned, n.pinned);
 	swap(c->dirty_rc, n.dirty_rc);
 	swap(c->dirty_map, n.dirty_map);
 	c->rc_blocks = n.rc_blocks;
@@ -338,6 +347,32 @@ int odx_mdc_insert(struct odx_mdc *c, u64 vslab, u32 pslab)
 	return 0;
 }
 
+/*
+ * @p lost a reference and has @rc left: the last one frees it (busy
+ * until the transaction is committed and the slab released), unless a
+ * token pins it, which makes it an orphan until its last unpin.
+ */
+static void odx_mdc_dropped(struct odx_mdc *c, u32 p, u16 rc, u32 *freed)
+{
+	bool orphan = !rc && test_bit(p, c->pinned);
+
+	if (!rc && !orphan)
+		__set_bit(p, c->freed);
+	spin_lock(&c->lock);
+	if (rc == 1)
+		c->shared--;
+	if (!rc) {
+		c->used--;
+		if (orphan)
+			c->nr_orphans++;
+		else
+			c->nr_freed++;
+	}
+	spin_unlock(&c->lock);
+	if (!rc && !orphan)
+		*freed = p;
+}
+
 int odx_mdc_remove(struct odx_mdc *c, u64 vslab, u32 *freed)
 {
 	struct odx_mdc_map *m = odx_mdc_map(c);
@@ -356,18 +391,124 @@ int odx_mdc_remove(struct odx_mdc *c, u64 vslab, u32 *freed)
 	rc = --c->refcounts[p];
 	odx_mdc_dirty(c, c->dirty_map, odx_mdc_map_index(vslab));
 	odx_mdc_dirty(c, c->dirty_rc, odx_mdc_rc_index(p));
-	if (!rc)
-		__set_bit(p, c->freed);	/* busy until committed, released */
+	odx_mdc_dropped(c, p, rc, freed);
+	return 0;
+}
+
+static int odx_mdc_check_remap(struct odx_mdc *c, u64 vslab, u32 pslab,
+			       bool reserved)
+{
+	if (vslab >= c->virtual_slabs || pslab >= c->data_slabs)
+		return -EINVAL;
+	if (reserved)
+		return test_bit(pslab, c->reserved) && !c->refcounts[pslab] ?
+			0 : -EINVAL;
+	if (!c->refcounts[pslab] && !test_bit(pslab, c->pinned))
+		return -EINVAL;
+	return c->refcounts[pslab] == U16_MAX ? -EMLINK : 0;
+}
+
+unsigned int odx_mdc_remap_cost(struct odx_mdc *c, u64 vslab, u32 pslab)
+{
+	return odx_mdc_remove_cost(c, vslab) +
+	       odx_mdc_insert_cost(c, vslab, pslab);
+}
+
+int odx_mdc_remap(struct odx_mdc *c, u64 vslab, u32 pslab, bool reserved,
+		  u32 *freed)
+{
+	struct odx_mdc_map *m = odx_mdc_map(c);
+	u32 old;
+	u16 rc;
+	int r;
+
+	*freed = ODX_UNMAPPED;
+	r = odx_mdc_check_remap(c, vslab, pslab, reserved);
+	if (r)
+		return r;
+	old = m->e[vslab];
+	if (old == pslab)
+		return 0;
+	if (old != ODX_UNMAPPED && (old >= c->data_slabs ||
+				    !c->refcounts[old]))
+		return -EUCLEAN;
+
+	/* the new reference first: @pslab may be an orphan @old pins */
+	if (reserved)
+		__clear_bit(pslab, c->reserved);
+	rc = ++c->refcounts[pslab];
+	WRITE_ONCE(m->e[vslab], pslab);
+	odx_mdc_dirty(c, c->dirty_map, odx_mdc_map_index(vslab));
+	odx_mdc_dirty(c, c->dirty_rc, odx_mdc_rc_index(pslab));
 	spin_lock(&c->lock);
-	if (rc == 1)
-		c->shared--;
-	if (!rc) {
-		c->used--;
+	if (rc == 1) {
+		c->used++;
+		if (!reserved)
+			c->nr_orphans--;	/* a pinned orphan in use again */
+	} else if (rc == 2) {
+		c->shared++;
+	}
+	spin_unlock(&c->lock);
+
+	if (old == ODX_UNMAPPED)
+		return 0;
+	rc = --c->refcounts[old];
+	odx_mdc_dirty(c, c->dirty_rc, odx_mdc_rc_index(old));
+	odx_mdc_dropped(c, old, rc, freed);
+	return 0;
+}
+
+int odx_mdc_pin(struct odx_mdc *c, u32 pslab)
+{
+	unsigned long n = 0;
+	void *old;
+
+	if (pslab >= c->data_slabs)
+		return -EINVAL;
+	if (test_bit(pslab, c->pinned))
+		n = xa_to_value(xa_load(&c->pins, pslab));
+	else if (!c->refcounts[pslab])
+		return -EINVAL;
+	old = xa_store(&c->pins, pslab, xa_mk_value(n + 1), GFP_NOIO);
+	if (xa_is_err(old))
+		return xa_err(old);
+	if (!n) {
+		/* before any write can see it: the bio path reads it */
+		set_bit(pslab, c->pinned);
+		spin_lock(&c->lock);
+		c->nr_pinned++;
+		spin_unlock(&c->lock);
+	}
+	return 0;
+}
+
+int odx_mdc_unpin(struct odx_mdc *c, u32 pslab, u32 *freed)
+{
+	unsigned long n;
+
+	*freed = ODX_UNMAPPED;
+	if (pslab >= c->data_slabs || !test_bit(pslab, c->pinned))
+		return -EINVAL;
+	n = xa_to_value(xa_load(&c->pins, pslab));
+	if (n > 1) {
+		/* replacing an existing entry allocates nothing */
+		xa_store(&c->pins, pslab, xa_mk_value(n - 1), GFP_NOIO);
+		return 0;
+	}
+	xa_erase(&c->pins, pslab);
+	clear_bit(pslab, c->pinned);
+	spin_lock(&c->lock);
+	c->nr_pinned--;
+	if (!c->refcounts[pslab]) {
+		/* an orphan: freed now, reusable after the next commit */
+		c->nr_orphans--;
 		c->nr_freed++;
 	}
 	spin_unlock(&c->lock);
-	if (!rc)
-		*freed = p;
+	if (!c->refcounts[pslab]) {
+		__set_bit(pslab, c->freed);
+		*freed = pslab;
+	}
 	return 0;
 }
 
@@ -554,6 +695,8 @@ void odx_mdc_counts(struct odx_mdc *c, struct odx_mdc_counts *out)
 	out->shared = c->shared;
 	out->free = c->data_slabs - c->nr_busy;
 	out->pending_free = c->nr_freed + c->nr_cfreed;
+	out->pinned = c->nr_pinned;
+	out->orphans = c->nr_orphans;
 	spin_unlock(&c->lock);
 }
 
@@ -1560,6 +1703,58 @@ int odx_md_remove(struct odx_metadata *md, u64 vslab, u32 *freed)
 	return r;
 }
 
+int odx_md_remap(struct odx_metadata *md, u64 vslab, u32 pslab,
+		 bool reserved, u32 *freed)
+{
+	int r;
+
+	*freed = ODX_MD_UNMAPPED;
+	mutex_lock(&md->lock);
+	r = odx_md_writable(md);
+	if (!r && md->core.nr_dirty +
+	    odx_mdc_remap_cost(&md->core, vslab, pslab) >
+	    ODX_JOURNAL_MAX_ENTRIES)
+		r = __odx_md_commit(md);
+	if (!r) {
+		/* one transaction: never a state with @vslab unmapped */
+		r = odx_mdc_remap(&md->core, vslab, pslab, reserved, freed);
+		if (r == -EUCLEAN) {
+			__odx_md_fail(md, "a mapped slab has no reference",
+				      false);
+			r = -EIO;
+		}
+	}
+	mutex_unlock(&md->lock);
+	return r;
+}
+
+int odx_md_pin(struct odx_metadata *md, u32 pslab)
+{
+	int r;
+
+	mutex_lock(&md->lock);
+	r = odx_mdc_pin(&md->core, pslab);
+	mutex_unlock(&md->lock);
+	return r;
+}
+
+void odx_md_unpin(struct odx_metadata *md, u32 pslab)
+{
+	u32 freed;
+
+	mutex_lock(&md->lock);
+	WARN_ON_ONCE(odx_mdc_unpin(&md->core, pslab, &freed));
+	/* a freed orphan is released by the next commit: make one due */
+	if (freed != ODX_UNMAPPED)
+		WRITE_ONCE(md->sb_dirty, true);
+	mutex_unlock(&md->lock);
+}
+
+bool odx_md_must_copy(struct odx_metadata *md, u32 pslab)
+{
+	return odx_mdc_must_copy(&md->core, pslab);
+}
+
 bool odx_md_dirty(struct odx_metadata *md)
 {
 	return odx_md_is_dirty(md);
@@ -1609,6 +1804,8 @@ void odx_md_stats(struct odx_metadata *md, struct odx_md_stats *st)
 	st->used_slabs = c.used;
 	st->data_slabs = c.data_slabs;
 	st->shared_slabs = c.shared;
+	st->pinned_slabs = c.pinned;
+	st->orphan_slabs = c.orphans;
 	st->free_slabs = c.free;
 	st->needs_check = READ_ONCE(md->needs_check);
 	st->failed = READ_ONCE(md->failed);

@@ -59,6 +59,8 @@ struct odx_md_stats {
 	u64 data_slabs;
 	u64 shared_slabs;	/* reference count > 1 */
 	u64 free_slabs;		/* allocatable now */
+	u64 pinned_slabs;	/* pinned by offload tokens */
+	u64 orphan_slabs;	/* pinned, no longer mapped */
 	bool needs_check;	/* the superblock flag */
 	bool failed;		/* metadata I/O or validation failed: read-only */
 };
@@ -114,6 +116,29 @@ int odx_md_insert(struct odx_metadata *md, u64 vslab, u32 pslab);
  * ODX_MD_UNMAPPED. Unmapping an unmapped slab is a no-op.
  */
 int odx_md_remove(struct odx_metadata *md, u64 vslab, u32 *freed);
+
+/*
+ * Point @vslab at @pslab in the open transaction, in place of whatever it
+ * pointed at, whose reference is dropped (*@freed as odx_md_remove()).
+ * @reserved: @pslab was reserved and gets its first reference (copy on
+ * write); else it is in use (or a pinned orphan) and gains one (a copy by
+ * remapping: -EMLINK when its count is full). The two changes are one
+ * transaction. Errors as odx_md_insert().
+ */
+int odx_md_remap(struct odx_metadata *md, u64 vslab, u32 pslab,
+		 bool reserved, u32 *freed);
+
+/*
+ * Pins, for offload tokens, in memory only: a pinned slab is never
+ * written in place nor freed (see odx-md-core.h). odx_md_pin() needs a
+ * slab in use or already pinned (-EINVAL); the last odx_md_unpin() of an
+ * unreferenced slab frees it (reusable after the next commit).
+ */
+int odx_md_pin(struct odx_metadata *md, u32 pslab);
+void odx_md_unpin(struct odx_metadata *md, u32 pslab);
+
+/* Lockless, from map(): must a write to @pslab copy it first? */
+bool odx_md_must_copy(struct odx_metadata *md, u32 pslab);
 
 /* Does the open transaction hold any change? */
 bool odx_md_dirty(struct odx_metadata *md);

@@ -16,6 +16,11 @@
 
 #define DM_MSG_PREFIX "odx"
 
+static unsigned int max_pinned_percent = 50;
+module_param(max_pinned_percent, uint, 0644);
+MODULE_PARM_DESC(max_pinned_percent,
+		 "Slabs the live point-in-time tokens of a volume may pin, in percent of its data slabs (read at table load)");
+
 static int odx_open_dev(struct dm_target *ti, const char *path,
 			const char *role, blk_mode_t mode,
 			struct dm_dev **dev)
@@ -104,6 +109,8 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	odx_md_uuid(ot->md, uuid);
 	odx_token_default_limits(&limits);
+	limits.max_pinned = max_t(u64, 1, div_u64(cfg.data_slabs *
+						  max_pinned_percent, 100));
 	odx_token_table_init(&ot->tokens, uuid, &limits, NULL, NULL);
 
 	odx_md_stats(ot->md, &st);
@@ -183,7 +190,7 @@ static void odx_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_INFO:
 		odx_md_stats(ot->md, &st);
 		odx_token_stats(&ot->tokens, &ts);
-		DMEMIT("%llu %llu/%llu %llu/%llu %llu %s %s %s %s %u",
+		DMEMIT("%llu %llu/%llu %llu/%llu %llu %s %s %s %s %u %llu",
 		       st.txn_id, st.meta_used_blocks, st.meta_total_blocks,
 		       st.used_slabs, st.data_slabs, st.shared_slabs,
 		       modes[READ_ONCE(ot->mode)],
@@ -193,7 +200,8 @@ static void odx_status(struct dm_target *ti, status_type_t type,
 				"no_discard_passdown" : "discard_passdown",
 		       odx_feature(&ot->features, ODX_FEAT_ERROR_IF_NO_SPACE) ?
 				"error_if_no_space" : "queue_if_no_space",
-		       st.needs_check ? "needs_check" : "-", ts.live);
+		       st.needs_check ? "needs_check" : "-", ts.live,
+		       ts.pinned);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u", ot->meta_dev->name, ot->data_dev->name,

@@ -488,6 +488,19 @@ int odx_token_lookup(struct odx_token_table *tbl,
 	return r;
 }
 
+int odx_token_state(struct odx_token_table *tbl, u64 id)
+{
+	struct odx_token_entry *e;
+	unsigned long flags;
+	int r;
+
+	spin_lock_irqsave(&tbl->lock, flags);
+	e = odx_token_find(tbl, id);
+	r = e ? e->state : -ENOKEY;
+	spin_unlock_irqrestore(&tbl->lock, flags);
+	return r;
+}
+
 void odx_token_revoke(struct odx_token_table *tbl, u64 id)
 {
 	struct odx_token_entry *e;

@@ -226,6 +226,12 @@ int odx_token_lookup(struct odx_token_table *tbl,
 		     const struct odx_token_info *info,
 		     struct odx_token_data **datap);
 
+/*
+ * Is token @id still live (0), or why did it die (its errno; -ENOKEY
+ * once forgotten)? Does not count as a use. Any context.
+ */
+int odx_token_state(struct odx_token_table *tbl, u64 id);
+
 /* Revoke the live token @id (a token whose pinning failed). */
 void odx_token_revoke(struct odx_token_table *tbl, u64 id);
 /* Revoke every live token and issue no more (the volume goes away). */

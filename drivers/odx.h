@@ -6,6 +6,7 @@
 #define DM_ODX_H
 
 #include <linux/bio.h>
+#include <linux/completion.h>
 #include <linux/device-mapper.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -38,6 +39,8 @@ struct odx_alloc {
 	struct rb_node node;
 	u64 vslab;
 	u32 pslab;
+	u32 copy_from;			/* copy on write: the old slab, pinned */
+	int srcu_idx;			/* io_srcu held while reading it, or -1 */
 	int error;
 	struct bio_list bios;		/* wait for the mapping */
 	struct bio *written;		/* wrote the whole slab itself */
@@ -89,6 +92,7 @@ struct odx_volume {
 	bool commit_requested;		/* by the periodic timer */
 	enum odx_mode mode;
 	bool lwm_armed;			/* low water event not raised yet */
+	struct list_head wops;		/* struct odx_wop for the worker */
 
 	/*
 	 * Offload tokens issued by this volume (odx-token.h). One table per
@@ -101,6 +105,16 @@ struct odx_volume {
 	dev_t ctl_devt;			/* of the mapped device */
 	bool ctl_registered;		/* entered in its table */
 	bool ctl_live;			/* resumed: requests may use it */
+};
+
+/*
+ * Work the copy engine (odx-copy.c) has the worker do, serialised with
+ * every other metadata change: odx_io_run() queues it and waits.
+ */
+struct odx_wop {
+	struct list_head list;
+	void (*fn)(struct odx_volume *vol, struct odx_wop *wop);
+	struct completion done;
 };
 
 struct odx_bio {
@@ -118,6 +132,13 @@ void odx_io_presuspend(struct odx_volume *vol);
 void odx_io_postsuspend(struct odx_volume *vol);
 void odx_io_resume(struct odx_volume *vol);
 void odx_io_set_failed(struct odx_volume *vol, const char *why);
+void odx_io_run(struct odx_volume *vol, struct odx_wop *wop);
+/* Worker only (from an odx_wop): the map is about to change. */
+void odx_io_changing(struct odx_volume *vol);
+/* Worker only: is an allocation or copy on write of @vslab under way? */
+bool odx_io_busy_slab(struct odx_volume *vol, u64 vslab);
+/* Any process context: drop a token's pin (odx_md_unpin(), then commit). */
+void odx_io_unpin(struct odx_volume *vol, u32 pslab);
 int odx_io_module_init(void);
 void odx_io_module_exit(void);
 

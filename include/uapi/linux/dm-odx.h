@@ -137,8 +137,12 @@ struct odx_describe {
 	__u32 max_tokens;		/* live tokens per volume */
 	__u32 live_tokens;
 	__u32 reserved;
+	/* version 1 */
+	__u64 pinned_slabs;		/* pinned by live point-in-time tokens */
+	__u64 max_pinned_slabs;		/* the volume's limit */
 };
 #define ODX_DESCRIBE_SIZE_VER0	144
+#define ODX_DESCRIBE_SIZE_VER1	160
 
 #define ODX_DESC_THIN			(1U << 0) /* thin provisioning */
 #define ODX_DESC_READ_ZEROES_AFTER_UNMAP (1U << 1) /* deterministic zeros */
