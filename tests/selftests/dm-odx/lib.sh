@@ -227,3 +227,37 @@ odx_zero() {
 odx_linear() {
 	echo "0 $(($4 * 2048)) linear $2 $(($3 * 2048))" | dmsetup create "$1"
 }
+
+# --- offload tokens -------------------------------------------------------------
+
+# odx_token_tool DIR: $ODX_TOKEN, the odx_token helper: installed next to
+# the scripts by the kselftest Makefile; in the repository, built in DIR
+odx_token_tool() {
+	ODX_TOKEN=${ODX_TOKEN:-$ksft_dir/odx_token}
+	[ -x "$ODX_TOKEN" ] && return 0
+	ODX_TOKEN=$1/odx_token
+	cc -O2 -Wall -D_GNU_SOURCE -I"$ksft_dir/../../../include/uapi" \
+		-o "$ODX_TOKEN" "$ksft_dir/odx_token.c"
+}
+
+# tok ARGS...: odx_token ARGS; its output line in $OUT (never fails)
+tok() {
+	OUT=$("$ODX_TOKEN" "$@" 2>&1)
+	odx_diag "odx_token $*: $OUT"
+	return 0
+}
+
+# expect PATTERN: the last output matches the extended regex PATTERN
+expect() {
+	grep -Eq "^($1)\$" <<<"$OUT"
+}
+
+# tok_wait DEV ID: poll the status of operation ID until it ended (60 s)
+tok_wait() {
+	local i
+	for i in $(seq 300); do
+		tok status "$1" "$2"
+		expect "ok status 0x1[012] .*" || return 0
+		sleep 0.2
+	done
+}

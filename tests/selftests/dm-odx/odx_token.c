@@ -11,7 +11,10 @@
  *   odx_token write DEV FILE OFFSET LENGTH TRANSFER_OFFSET [immediate]
  *                                          offload write; prints
  *                                          "written N result R"
- *   odx_token status DEV ID | abort DEV ID
+ *                                          (with immediate: "... id N")
+ *   odx_token status DEV ID                prints "status 0xSS count N units U
+ *                                          error E sense KK/AA/QQ"
+ *   odx_token abort DEV ID
  *
  * Numbers are bytes (decimal or 0x...). Each command prints, first,
  * "ok" or the errno's name (EKEYREJECTED, ...) and exits 0 on success,
@@ -165,8 +168,11 @@ int main(int argc, char **argv)
 			q.flags = ODX_WRITE_IMMEDIATE;
 		}
 		rc = result(ioctl(ctl, ODX_IOC_OFFLOAD_WRITE, &q));
-		printf(" written %" PRIu64 " result %u\n", (uint64_t)q.written,
+		printf(" written %" PRIu64 " result %u", (uint64_t)q.written,
 		       q.result);
+		if (q.result & ODX_WRITE_IN_PROGRESS)
+			printf(" id %" PRIu64, (uint64_t)q.operation_id);
+		printf("\n");
 		return rc;
 	}
 	if (!strcmp(argv[1], "status") && argc == 4) {
@@ -176,6 +182,11 @@ int main(int argc, char **argv)
 		q.fd = dev;
 		q.operation_id = num(argv[3]);
 		rc = result(ioctl(ctl, ODX_IOC_OPERATION_STATUS, &q));
+		if (!rc)
+			printf(" status 0x%02x count %" PRIu64 " units %u error %d sense %02x/%02x/%02x",
+			       q.operation_status, (uint64_t)q.transfer_count,
+			       q.transfer_count_units, q.error, q.sense_key,
+			       q.asc, q.ascq);
 		printf("\n");
 		return rc;
 	}

@@ -1,0 +1,242 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The copy engine behind offload read and write (requests 5-8), asserted
+# on data: a slab-aligned copy is a remap (used slabs unchanged, shared
+# slabs up) and reads back equal; writes and discards into shared slabs
+# copy on write and leave the other sharer alone; an unaligned copy is a
+# data copy and reads back equal; a point-in-time token keeps its data
+# when the source is overwritten, a change-vulnerable one is revoked;
+# pinned slabs are bounded, shown and given back; a copy to a volume on
+# another data device; fio with verify on the source while copies run;
+# an asynchronous copy's status, and abort. odxctl check after each
+# removal.
+
+. "$(dirname "$0")/lib.sh"
+
+ktap_print_header
+odx_require_root
+
+V=${ODX_TEST_PREFIX}-off
+V2=${ODX_TEST_PREFIX}-off2
+DEV=/dev/mapper/$V
+DEV2=/dev/mapper/$V2
+# the second volume: metadata and data on another disk
+DATA2=${ODX_SPARE_DEV:-/dev/vdc}
+MIB=$((1024 * 1024))
+W=/tmp/odx-offload
+rm -rf $W
+mkdir -p $W
+odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
+
+ktap_set_plan 30
+
+odx_cleanup
+odx_load || ktap_exit_fail_msg "cannot load dm-odx"
+
+# 1 GiB virtual over 1 GiB of data, 64 KiB slabs; 96 MiB of a pattern
+odx_mkvol $V 1024 1024 128 || ktap_exit_fail_msg "cannot create the volume"
+head -c $((96 * MIB)) /dev/urandom > $W/src
+dd if=$W/src of=$DEV bs=1M oflag=direct status=none ||
+	ktap_exit_fail_msg "cannot write the pattern"
+
+shared() { odx_field $V 4; }
+pinned() { odx_field $V 10; }
+
+# all CMD... [-- CMD...]...: every command succeeds
+all() {
+	local cmd=()
+	for a in "$@" --; do
+		if [ "$a" = -- ]; then
+			"${cmd[@]}" || return 1
+			cmd=()
+		else
+			cmd+=("$a")
+		fi
+	done
+}
+
+# same_as FILE FILE_OFFSET DEV DEV_OFFSET LENGTH (bytes)
+same_as() {
+	cmp -s -n "$5" <(dd if="$1" bs=4096 iflag=skip_bytes,count_bytes \
+				skip="$2" count="$5" status=none) \
+		<(dd if="$3" bs=1M iflag=direct,skip_bytes,count_bytes \
+			skip="$4" count="$5" status=none)
+}
+
+# --- an aligned copy is a remap ---------------------------------------------
+used=$(odx_used_slabs $V)
+sh=$(shared)
+tok read $DEV $W/t1 pit 0 0:$((64 * MIB))
+tok write $DEV $W/t1 $((256 * MIB)) $((64 * MIB)) 0
+odx_result "aligned 64 MiB copy: all written" \
+	expect "ok written $((64 * MIB)) result 0"
+odx_result "aligned copy reads back equal" \
+	same_as $W/src 0 $DEV $((256 * MIB)) $((64 * MIB))
+odx_result "aligned copy: used slabs unchanged ($used -> $(odx_used_slabs $V))" \
+	test "$(odx_used_slabs $V)" = "$used"
+odx_result "aligned copy: 1024 more shared slabs ($sh -> $(shared))" \
+	test "$(shared)" = $((sh + 1024))
+
+# --- copy on write --------------------------------------------------------------
+head -c $MIB /dev/urandom > $W/new
+dd if=$W/new of=$DEV bs=1M seek=260 oflag=direct status=none
+odx_result "a write into shared slabs: the destination has it" \
+	same_as $W/new 0 $DEV $((260 * MIB)) $MIB
+odx_result "and the source is untouched" \
+	same_as $W/src 0 $DEV 0 $((64 * MIB))
+odx_result "16 slabs copied on write: used +16, shared -16" \
+	test "$(odx_used_slabs $V) $(shared)" = "$((used + 16)) $((sh + 1008))"
+blkdiscard -o $((264 * MIB)) -l $((8 * MIB)) $DEV
+odx_result "a discard of shared slabs: zeros there, the source untouched" \
+	all odx_is_zero $DEV $((264 * MIB)) $((8 * MIB)) -- \
+	same_as $W/src 0 $DEV 0 $((64 * MIB))
+odx_result "it only dropped references: used unchanged, shared -128" \
+	test "$(odx_used_slabs $V) $(shared)" = "$((used + 16)) $((sh + 880))"
+# a partial discard inside a shared slab copies it first
+blkdiscard -o $((272 * MIB + 4096)) -l 8192 $DEV
+dd if=/dev/zero of=$W/z bs=8192 count=1 status=none
+odx_result "a partial discard of a shared slab: those blocks zero, the rest and the source intact" \
+	all same_as $W/z 0 $DEV $((272 * MIB + 4096)) 8192 -- \
+	same_as $W/src $((16 * MIB)) $DEV $((272 * MIB)) 4096 -- \
+	same_as $W/src $((16 * MIB + 12288)) $DEV $((272 * MIB + 12288)) 53248 -- \
+	same_as $W/src 0 $DEV 0 $((64 * MIB))
+
+# --- an unaligned copy is a data copy ----------------------------------------
+L=$((5 * MIB + 8192))
+tok read $DEV $W/t2 pit 0 $((MIB + 4096)):$L
+tok write $DEV $W/t2 $((400 * MIB + 12288)) $L 0
+odx_result "unaligned copy: all written" expect "ok written $L result 0"
+odx_result "unaligned copy reads back equal, the blocks around it zero" \
+	all same_as $W/src $((MIB + 4096)) $DEV $((400 * MIB + 12288)) $L -- \
+	odx_is_zero $DEV $((400 * MIB)) 12288 -- \
+	odx_is_zero $DEV $((400 * MIB + 12288 + L)) 4096
+# two ranges, a TransferOffset into the second, short destination
+tok read $DEV $W/t3 pit 0 $((8 * MIB)):$MIB $((32 * MIB)):$((2 * MIB))
+tok write $DEV $W/t3 $((420 * MIB)) $((4 * MIB)) $((MIB + 65536))
+odx_result "TransferOffset into the second range: the rest of the token written (short)" \
+	expect "ok written $((2 * MIB - 65536)) result 0"
+odx_result "and it reads back equal" \
+	same_as $W/src $((32 * MIB + 65536)) $DEV $((420 * MIB)) $((2 * MIB - 65536))
+
+# --- point in time and change vulnerable -------------------------------------
+p0=$(pinned)
+tok read $DEV $W/pit pit 0 $((64 * MIB)):$((8 * MIB))
+tok read $DEV $W/cv cv 0 $((72 * MIB)):$((8 * MIB))
+odx_result "a point-in-time token pins its 128 slabs, a change-vulnerable one none ($p0 -> $(pinned))" \
+	test "$(pinned)" = $((p0 + 128))
+head -c $((16 * MIB)) /dev/urandom > $W/over
+dd if=$W/over of=$DEV bs=1M seek=64 oflag=direct status=none
+tok write $DEV $W/pit $((512 * MIB)) $((8 * MIB)) 0
+odx_result "source overwritten after offload read: point in time writes the old data" \
+	expect "ok written $((8 * MIB)) result 0"
+odx_result "the old data reads back, the source has the new" \
+	all same_as $W/src $((64 * MIB)) $DEV $((512 * MIB)) $((8 * MIB)) -- \
+	same_as $W/over 0 $DEV $((64 * MIB)) $((16 * MIB))
+tok write $DEV $W/cv $((528 * MIB)) $((8 * MIB)) 0
+odx_result "change vulnerable: token invalid (EKEYREVOKED), nothing written" \
+	all expect "EKEYREVOKED written 0 result 1" -- \
+	odx_is_zero $DEV $((528 * MIB)) $((8 * MIB))
+
+# a reload revokes every token: the pins go, the orphans are freed
+dmsetup table $V | dmsetup reload $V && dmsetup resume $V
+sleep 2
+read -r free total < <($ODXCTL info --json $DEV | python3 -c \
+	'import json, sys; d = json.load(sys.stdin); print(d["free_slabs"], d["total_slabs"])')
+odx_result "after a reload: nothing pinned, free = total - used ($free = $total - $(odx_used_slabs $V))" \
+	test "$(pinned)" = 0 -a "$free" = $((total - $(odx_used_slabs $V)))
+
+# pinned space is bounded: max_pinned_percent 1 (163 of 16384 slabs)
+P=/sys/module/dm_odx/parameters/max_pinned_percent
+echo 1 > $P
+dmsetup table $V | dmsetup reload $V && dmsetup resume $V
+tok read $DEV $W/small pit 0 0:$((8 * MIB))
+r1=$OUT
+tok read $DEV $W/big pit 0 $((8 * MIB)):$((16 * MIB))
+odx_result "pinning past the limit: EDQUOT, nothing more pinned ($r1 / $OUT)" \
+	test "${r1%% *} $OUT $(pinned)" = "ok EDQUOT 128"
+echo 50 > $P
+dmsetup table $V | dmsetup reload $V && dmsetup resume $V
+
+# --- another volume, on another data device ----------------------------------
+dd if=/dev/zero of=$DATA2 bs=1M count=1 oflag=direct status=none
+odx_linear $V2-meta $DATA2 0 16 && odx_linear $V2-data $DATA2 16 512 &&
+	echo "0 $((512 * 2048)) odx /dev/mapper/$V2-meta /dev/mapper/$V2-data 128" |
+		dmsetup create $V2 || ktap_exit_fail_msg "cannot create the second volume"
+tok read $DEV $W/x pit 0 $((MIB)):$((32 * MIB))
+tok write $DEV2 $W/x $((4 * MIB)) $((32 * MIB)) 0
+odx_result "a copy to a volume on another data device: all written" \
+	expect "ok written $((32 * MIB)) result 0"
+odx_result "it reads back equal there (a data copy: 512 slabs used, none shared)" \
+	all same_as $W/src $MIB $DEV2 $((4 * MIB)) $((32 * MIB)) -- \
+	test "$(odx_used_slabs $V2) $(odx_field $V2 4)" = "512 0"
+dmsetup remove --retry $V2 && odx_check_meta /dev/mapper/$V2-meta
+dmsetup remove --retry $V2-meta $V2-data
+
+# --- fio with verify on the source while copies run --------------------------
+# fio rewrites and verifies [768M, 800M); meanwhile that range is copied
+# (point in time) again and again, aligned and not; every copy must be a
+# state the range had (fio's own blocks verify), and fio must verify
+FIOSZ=16m
+[ "${ODX_KERNEL:-}" = debug ] && FIOSZ=8m
+fio --name=src --filename=$DEV --offset=768m --size=$FIOSZ --rw=randwrite \
+	--bs=4k --direct=1 --ioengine=psync --verify=crc32c --do_verify=1 \
+	--verify_fatal=1 --loops=2 --output=$W/fio.out >/dev/null 2>&1 &
+fio_pid=$!
+copies=0
+bad=0
+while kill -0 $fio_pid 2>/dev/null; do
+	tok read $DEV $W/f pit 0 $((768 * MIB)):$((16 * MIB))
+	expect "ok bytes .*" || { bad=$((bad + 1)); break; }
+	tok write $DEV $W/f $((896 * MIB)) $((16 * MIB)) 0
+	expect "ok written $((16 * MIB)) result 0" || bad=$((bad + 1))
+	tok write $DEV $W/f $((928 * MIB + 4096)) $((8 * MIB)) $((4 * MIB))
+	expect "ok written $((8 * MIB)) result 0" || bad=$((bad + 1))
+	copies=$((copies + 1))
+done
+wait $fio_pid
+fio_rc=$?
+odx_diag "fio: $(grep -E 'err=|verify' $W/fio.out | head -3)"
+odx_result "fio with verify on the source passed during $copies copy rounds" \
+	test $fio_rc = 0 -a $copies -gt 0 -a $bad = 0
+# the last point-in-time copy equals the source as it is now (idle)
+tok read $DEV $W/f pit 0 $((768 * MIB)):$((16 * MIB))
+tok write $DEV $W/f $((896 * MIB)) $((16 * MIB)) 0
+odx_result "an idle copy of the fio range reads back equal" \
+	cmp -s <(dd if=$DEV bs=1M skip=768 count=16 iflag=direct status=none) \
+	<(dd if=$DEV bs=1M skip=896 count=16 iflag=direct status=none)
+
+# --- asynchronous copies ------------------------------------------------------
+# unaligned, so a data copy that takes a while
+A=$((128 * MIB))
+tok read $DEV $W/a pit 0 $((4096)):$A
+tok write $DEV $W/a $((600 * MIB + 8192)) $A 0 immediate
+odx_result "immediate: in progress, with an id" \
+	expect "ok written 0 result 2 id [0-9]+"
+id=${OUT##* }
+tok status $DEV $id
+odx_result "status at once: in progress (0x10-0x12)" \
+	expect "ok status 0x1[012] .*"
+tok_wait $DEV $id
+odx_result "then done: 0x01, transfer count 128 MiB in bytes, no sense" \
+	expect "ok status 0x01 count $A units 0 error 0 sense 00/00/00"
+odx_result "the asynchronous copy reads back equal" \
+	cmp -s <(dd if=$DEV bs=4096 iflag=direct,skip_bytes skip=4096 count=$((A / 4096)) status=none) \
+	<(dd if=$DEV bs=4096 iflag=direct,skip_bytes skip=$((600 * MIB + 8192)) count=$((A / 4096)) status=none)
+# 512 MiB: aborted before its end
+B=$((512 * MIB))
+tok read $DEV $W/b pit 0 $((4096)):$B
+tok write $DEV $W/b $((500 * MIB + 4096)) $B 0 immediate
+id=${OUT##* }
+tok abort $DEV $id
+a=$OUT
+tok_wait $DEV $id
+done_bytes=$(sed 's/.* count \([0-9]*\) .*/\1/' <<<"$OUT")
+odx_result "abort: accepted, then terminated (0x60, COPY ABORTED) short of 512 MiB" \
+	all test "$a" = ok -- \
+	expect "ok status 0x60 count [0-9]+ units 0 error -125 sense 0a/00/00" -- \
+	test "$done_bytes" -lt $B
+
+odx_rmvol $V
+odx_check_result
+rm -rf $W
+ktap_finished
