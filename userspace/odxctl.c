@@ -31,6 +31,11 @@ static const struct odx_command commands[] = {
 	{ "map", "list the allocated ranges of a volume", cmd_map },
 	{ "bitmap", "show the slab allocation bitmap of a range", cmd_bitmap },
 	{ "trim", "give back the space of ranges", cmd_trim },
+	{ "offload-read", "make a token for the data of ranges", cmd_offload_read },
+	{ "offload-write", "write the data of a token to a range", cmd_offload_write },
+	{ "copy", "copy a range by offload, to the same or another volume", cmd_copy },
+	{ "status", "show the status of an offload operation", cmd_status },
+	{ "abort", "terminate an offload operation", cmd_abort },
 	{ "check", "check the metadata of an inactive volume", cmd_check },
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version of odxctl", cmd_version },
@@ -50,7 +55,7 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n", ODX_TARGET_NAME, ODX_CONTROL_PATH);
 	for (i = 0; i < NR_COMMANDS; i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 bad usage.\n"

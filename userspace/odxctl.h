@@ -4,7 +4,8 @@
  *
  *   odxctl.c   main, the command table, help, version
  *   util.c     size parsing and printing, errors, JSON output helpers
- *   query.c    info, map, bitmap, trim (the control device's ioctls)
+ *   query.c    info, map, bitmap, trim (the control device's ioctls 1-4)
+ *   offload.c  offload-read, offload-write, copy, status, abort (5-8)
  *   check.c    check (the offline metadata checker)
  *
  * Exit status of every command: 0 success, 1 the operation failed or
@@ -30,8 +31,12 @@
 /* odx_parse_size: "4096", "4K", "1M", "2GiB", "1t", "3P" (binary
  * multiples). 0, or -1 for garbage, a sign, an empty string or overflow. */
 int odx_parse_size(const char *s, uint64_t *out);
-/* odx_parse_u32: a plain decimal number of at most UINT32_MAX */
+/* odx_parse_u32, odx_parse_u64: a plain decimal number that fits */
 int odx_parse_u32(const char *s, uint32_t *out);
+int odx_parse_u64(const char *s, uint64_t *out);
+/* "OFFSET:LENGTH", both sizes as odx_parse_size: 0 or -1 */
+struct odx_range;
+int odx_parse_range(const char *s, struct odx_range *rg);
 /* "64 KiB", "1.5 GiB": a byte count for humans (buf of ODX_SIZE_BUF) */
 #define ODX_SIZE_BUF 32
 const char *odx_human_size(uint64_t bytes, char *buf);
@@ -49,6 +54,11 @@ int odx_open_control(const char *cmd, const char *dev);
 /* Open the volume's mapped device (O_RDONLY or O_WRONLY); -1 after an
  * error line. */
 int odx_open_volume(const char *cmd, const char *dev, int flags);
+/* Both: the control device and the volume; -1 after an error line
+ * (errno kept). odx_close_both closes them. */
+int odx_open_both(const char *cmd, const char *dev, int vflags, int *ctl,
+		  int *vfd);
+void odx_close_both(int ctl, int vfd);
 /* A hint for an errno of the control device's requests, or "" */
 const char *odx_errno_hint(int err);
 
@@ -72,6 +82,8 @@ void odx_json_end_array(struct odx_json *j);
 void odx_json_u64(struct odx_json *j, const char *key, uint64_t v);
 void odx_json_bool(struct odx_json *j, const char *key, bool v);
 void odx_json_string(struct odx_json *j, const char *key, const char *v);
+/* a number with 3 decimals (seconds) */
+void odx_json_double(struct odx_json *j, const char *key, double v);
 /* the end of the document (a newline) */
 void odx_json_finish(struct odx_json *j);
 
@@ -80,6 +92,13 @@ int cmd_info(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_bitmap(int argc, char **argv);
 int cmd_trim(int argc, char **argv);
+
+/* offload.c */
+int cmd_offload_read(int argc, char **argv);
+int cmd_offload_write(int argc, char **argv);
+int cmd_copy(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_abort(int argc, char **argv);
 
 /* check.c */
 int cmd_check(int argc, char **argv);

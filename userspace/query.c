@@ -191,30 +191,6 @@ static int one_dev(const char *cmd, int argc, char **argv, const char **dev)
 	return -1;
 }
 
-/* The control device and the volume, or -1 after an error line. */
-static int open_both(const char *cmd, const char *dev, int vflags,
-		     int *ctl, int *vfd)
-{
-	*ctl = odx_open_control(cmd, dev);
-	if (*ctl < 0)
-		return -1;
-	*vfd = odx_open_volume(cmd, dev, vflags);
-	if (*vfd < 0) {
-		int e = errno;
-
-		close(*ctl);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
-static void close_both(int ctl, int vfd)
-{
-	close(vfd);
-	close(ctl);
-}
-
 /* an ioctl failed: one line, with a hint where there is one */
 static int ioctl_err(const char *cmd, const char *dev, int e)
 {
@@ -364,14 +340,14 @@ int cmd_info(int argc, char **argv)
 	r = one_dev("info", argc, argv, &dev);
 	if (r >= 0)
 		return r;
-	if (open_both("info", dev, O_RDONLY, &ctl, &vfd))
+	if (odx_open_both("info", dev, O_RDONLY, &ctl, &vfd))
 		return ODX_EXIT_FAIL;
 	memset(&d, 0, sizeof(d));
 	d.size = sizeof(d);
 	d.fd = vfd;
 	r = ioctl(ctl, ODX_IOC_DESCRIBE, &d);
 	e = errno;
-	close_both(ctl, vfd);
+	odx_close_both(ctl, vfd);
 	if (r)
 		return ioctl_err("info", dev, e);
 	if (o.json)
@@ -534,10 +510,10 @@ int cmd_map(int argc, char **argv)
 	r = one_dev("map", argc, argv, &dev);
 	if (r >= 0)
 		return r;
-	if (open_both("map", dev, O_RDONLY, &ctl, &vfd))
+	if (odx_open_both("map", dev, O_RDONLY, &ctl, &vfd))
 		return ODX_EXIT_FAIL;
 	r = query_range(&o, dev, vfd) || map_query(&o, dev, ctl, vfd, &l);
-	close_both(ctl, vfd);
+	odx_close_both(ctl, vfd);
 	if (!r) {
 		if (o.json)
 			map_json(&o, dev, &l);
@@ -764,10 +740,10 @@ int cmd_bitmap(int argc, char **argv)
 	r = one_dev("bitmap", argc, argv, &dev);
 	if (r >= 0)
 		return r;
-	if (open_both("bitmap", dev, O_RDONLY, &ctl, &vfd))
+	if (odx_open_both("bitmap", dev, O_RDONLY, &ctl, &vfd))
 		return ODX_EXIT_FAIL;
 	r = query_range(&o, dev, vfd) || bitmap_query(&o, dev, ctl, vfd, &b);
-	close_both(ctl, vfd);
+	odx_close_both(ctl, vfd);
 	if (!r) {
 		if (o.json)
 			bitmap_json(&o, dev, &b);
@@ -780,28 +756,6 @@ int cmd_bitmap(int argc, char **argv)
 }
 
 /* --- trim ---------------------------------------------------------------- */
-
-/* "OFFSET:LENGTH" */
-static int parse_range(const char *s, struct odx_range *rg)
-{
-	const char *colon = strchr(s, ':');
-	char *off;
-	uint64_t o, l;
-	int r;
-
-	if (!colon)
-		return -1;
-	off = strndup(s, (size_t)(colon - s));
-	if (!off)
-		return -1;
-	r = odx_parse_size(off, &o) || odx_parse_size(colon + 1, &l);
-	free(off);
-	if (r)
-		return -1;
-	rg->offset = o;
-	rg->length = l;
-	return 0;
-}
 
 /* Ranges from a file, one "OFFSET LENGTH" (or OFFSET:LENGTH) a line. */
 static int read_ranges(const char *path, struct range_list *l)
@@ -830,7 +784,7 @@ static int read_ranges(const char *path, struct range_list *l)
 		b = strtok_r(NULL, " \t\r\n", &rest);
 		if (b ? strtok_r(NULL, " \t\r\n", &rest) ||
 			odx_parse_size(a, &ro) || odx_parse_size(b, &rl) :
-			parse_range(a, &rg)) {
+			odx_parse_range(a, &rg)) {
 			r = odx_usage_err("trim", "%s:%u: not a range ('OFFSET LENGTH')",
 					  name, lineno);
 			goto out;
@@ -937,7 +891,7 @@ int cmd_trim(int argc, char **argv)
 			goto out;
 	}
 	for (i = optind + 1; i < argc; i++) {
-		if (parse_range(argv[i], &rg)) {
+		if (odx_parse_range(argv[i], &rg)) {
 			r = odx_usage_err("trim",
 				"invalid range '%s' (want OFFSET:LENGTH, e.g. 1M:64K)",
 				argv[i]);
@@ -953,7 +907,7 @@ int cmd_trim(int argc, char **argv)
 		r = odx_usage_err("trim", "no ranges given");
 		goto out;
 	}
-	if (open_both("trim", dev, O_WRONLY, &ctl, &vfd)) {
+	if (odx_open_both("trim", dev, O_WRONLY, &ctl, &vfd)) {
 		/* the count goes out on every failure, here 0 */
 		trim_report(&o, dev, &l, 0, errno);
 		r = ODX_EXIT_FAIL;
@@ -974,7 +928,7 @@ int cmd_trim(int argc, char **argv)
 		}
 		done += n;
 	}
-	close_both(ctl, vfd);
+	odx_close_both(ctl, vfd);
 	trim_report(&o, dev, &l, done, e);
 	if (!e) {
 		r = ODX_EXIT_OK;

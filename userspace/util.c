@@ -65,6 +65,16 @@ int odx_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+int odx_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v;
+
+	if (!s || parse_digits(&s, &v) || *s)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int odx_parse_u32(const char *s, uint32_t *out)
 {
 	uint64_t v;
@@ -72,6 +82,27 @@ int odx_parse_u32(const char *s, uint32_t *out)
 	if (!s || parse_digits(&s, &v) || *s || v > UINT32_MAX)
 		return -1;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+int odx_parse_range(const char *s, struct odx_range *rg)
+{
+	const char *colon = strchr(s, ':');
+	char *off;
+	uint64_t o, l;
+	int r;
+
+	if (!colon)
+		return -1;
+	off = strndup(s, (size_t)(colon - s));
+	if (!off)
+		return -1;
+	r = odx_parse_size(off, &o) || odx_parse_size(colon + 1, &l);
+	free(off);
+	if (r)
+		return -1;
+	rg->offset = o;
+	rg->length = l;
 	return 0;
 }
 
@@ -170,6 +201,29 @@ int odx_open_volume(const char *cmd, const char *dev, int flags)
 	odx_err(cmd, dev, "%s", strerror(e));
 	errno = e;
 	return -1;
+}
+
+int odx_open_both(const char *cmd, const char *dev, int vflags, int *ctl,
+		  int *vfd)
+{
+	*ctl = odx_open_control(cmd, dev);
+	if (*ctl < 0)
+		return -1;
+	*vfd = odx_open_volume(cmd, dev, vflags);
+	if (*vfd < 0) {
+		int e = errno;
+
+		close(*ctl);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+void odx_close_both(int ctl, int vfd)
+{
+	close(vfd);
+	close(ctl);
 }
 
 /* --- JSON ----------------------------------------------------------------- */
@@ -297,6 +351,12 @@ void odx_json_string(struct odx_json *j, const char *key, const char *v)
 {
 	json_value(j, key);
 	json_string_body(j->f, v);
+}
+
+void odx_json_double(struct odx_json *j, const char *key, double v)
+{
+	json_value(j, key);
+	fprintf(j->f, "%.3f", v == v && v > -1e300 && v < 1e300 ? v : 0.0);
 }
 
 void odx_json_finish(struct odx_json *j)
