@@ -3,7 +3,8 @@
  * KUnit: the in-memory half of the metadata layer (drivers/odx-md-core.h):
  * the next-fit allocator, the map and reference counts, dirty block
  * tracking and its journal order, freed slabs and their release, the
- * counters, encoding to and loading from on-disk blocks, growing.
+ * counters, encoding to and loading from on-disk blocks, growing;
+ * remapping (copies and copy on write) and pins (point-in-time tokens).
  */
 #include <kunit/test.h>
 #include <linux/string.h>
@@ -605,6 +606,164 @@ static void odx_mdc_test_journal(struct kunit *test)
 			    err);
 }
 
+/* A copy by remapping: a second reference, then each dropped in turn. */
+static void odx_mdc_test_remap_link(struct kunit *test)
+{
+	struct odx_mdc *c = odx_test_core(test, 10, 10);
+	struct odx_mdc_counts n;
+	u32 p, q, freed;
+
+	p = odx_test_map(test, c, 0);
+	q = odx_test_map(test, c, 1);
+	KUNIT_EXPECT_FALSE(test, odx_mdc_must_copy(c, p));
+	KUNIT_EXPECT_EQ(test, odx_mdc_remap_cost(c, 1, p), 0);
+	odx_mdc_committed(c);
+	/* at most: both blocks for the removal and for the insertion */
+	KUNIT_EXPECT_EQ(test, odx_mdc_remap_cost(c, 1, p), 4);
+	/* slab 1 points at p: q loses its only reference */
+	KUNIT_ASSERT_EQ(test, odx_mdc_remap(c, 1, p, false, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, q);
+	KUNIT_EXPECT_EQ(test, odx_mdc_lookup(c, 1), p);
+	KUNIT_EXPECT_EQ(test, odx_mdc_refcount(c, p), 2);
+	KUNIT_EXPECT_TRUE(test, odx_mdc_must_copy(c, p));
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.used, 1);
+	KUNIT_EXPECT_EQ(test, n.shared, 1);
+	/* the same mapping again changes nothing */
+	KUNIT_ASSERT_EQ(test, odx_mdc_remap(c, 1, p, false, &freed), 0);
+	KUNIT_EXPECT_EQ(test, odx_mdc_refcount(c, p), 2);
+	/* an unmapped slab gains a reference */
+	KUNIT_ASSERT_EQ(test, odx_mdc_remap(c, 5, p, false, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, ODX_UNMAPPED);
+	KUNIT_EXPECT_EQ(test, odx_mdc_refcount(c, p), 3);
+	KUNIT_ASSERT_EQ(test, odx_mdc_remove(c, 0, &freed), 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_remove(c, 1, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, ODX_UNMAPPED);
+	KUNIT_EXPECT_FALSE(test, odx_mdc_must_copy(c, p));
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.shared, 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_remove(c, 5, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, p);
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.used, 0);
+	KUNIT_EXPECT_EQ(test, n.pending_free, 2);
+}
+
+/* A copy on write: the new slab replaces the shared one in one step. */
+static void odx_mdc_test_remap_cow(struct kunit *test)
+{
+	struct odx_mdc *c = odx_test_core(test, 10, 10);
+	struct odx_mdc_counts n;
+	u32 p, q, freed;
+
+	p = odx_test_map(test, c, 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_remap(c, 1, p, false, &freed), 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_reserve(c, &q), 0);
+	/* a reserved slab only with @reserved, and the other way round */
+	KUNIT_EXPECT_EQ(test, odx_mdc_remap(c, 1, q, false, &freed), -EINVAL);
+	KUNIT_EXPECT_EQ(test, odx_mdc_remap(c, 1, p, true, &freed), -EINVAL);
+	KUNIT_ASSERT_EQ(test, odx_mdc_remap(c, 1, q, true, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, ODX_UNMAPPED);
+	KUNIT_EXPECT_EQ(test, odx_mdc_lookup(c, 0), p);
+	KUNIT_EXPECT_EQ(test, odx_mdc_lookup(c, 1), q);
+	KUNIT_EXPECT_EQ(test, odx_mdc_refcount(c, p), 1);
+	KUNIT_EXPECT_EQ(test, odx_mdc_refcount(c, q), 1);
+	/* q is not reserved any more */
+	KUNIT_EXPECT_EQ(test, odx_mdc_unreserve(c, q), -EINVAL);
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.used, 2);
+	KUNIT_EXPECT_EQ(test, n.shared, 0);
+	KUNIT_EXPECT_EQ(test, n.free, 8);
+}
+
+static void odx_mdc_test_remap_errors(struct kunit *test)
+{
+	struct odx_mdc *c = odx_test_core(test, 10, 10);
+	u32 p, freed;
+
+	p = odx_test_map(test, c, 0);
+	/* a free slab, out of range on either side */
+	KUNIT_EXPECT_EQ(test, odx_mdc_remap(c, 1, p + 1, false, &freed),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, odx_mdc_remap(c, 10, p, false, &freed), -EINVAL);
+	KUNIT_EXPECT_EQ(test, odx_mdc_remap(c, 1, 10, false, &freed), -EINVAL);
+	/* a full reference count */
+	c->refcounts[p] = U16_MAX;
+	KUNIT_EXPECT_EQ(test, odx_mdc_remap(c, 1, p, false, &freed), -EMLINK);
+	KUNIT_EXPECT_EQ(test, odx_mdc_lookup(c, 1), ODX_UNMAPPED);
+	c->refcounts[p] = 1;
+	/* pins: only a slab in use, unpin only a pinned one */
+	KUNIT_EXPECT_EQ(test, odx_mdc_pin(c, p + 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, odx_mdc_pin(c, 10), -EINVAL);
+	KUNIT_EXPECT_EQ(test, odx_mdc_unpin(c, p, &freed), -EINVAL);
+}
+
+/* A pinned slab whose last mapping goes is kept until its last unpin. */
+static void odx_mdc_test_pin_orphan(struct kunit *test)
+{
+	struct odx_mdc *c = odx_test_core(test, 10, 10);
+	struct odx_mdc_counts n;
+	u32 p, freed;
+
+	p = odx_test_map(test, c, 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_pin(c, p), 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_pin(c, p), 0);
+	KUNIT_EXPECT_TRUE(test, odx_mdc_must_copy(c, p));
+	KUNIT_ASSERT_EQ(test, odx_mdc_remove(c, 0, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, ODX_UNMAPPED);
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.used, 0);
+	KUNIT_EXPECT_EQ(test, n.pinned, 1);
+	KUNIT_EXPECT_EQ(test, n.orphans, 1);
+	KUNIT_EXPECT_EQ(test, n.free, 9);
+	KUNIT_EXPECT_EQ(test, n.pending_free, 0);
+	/* a token's data remapped elsewhere: the orphan is in use again */
+	KUNIT_ASSERT_EQ(test, odx_mdc_remap(c, 4, p, false, &freed), 0);
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.used, 1);
+	KUNIT_EXPECT_EQ(test, n.orphans, 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_remove(c, 4, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, ODX_UNMAPPED);
+	/* two pins: the first unpin keeps it, the last frees it */
+	KUNIT_ASSERT_EQ(test, odx_mdc_unpin(c, p, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, ODX_UNMAPPED);
+	KUNIT_EXPECT_TRUE(test, odx_mdc_must_copy(c, p));
+	KUNIT_ASSERT_EQ(test, odx_mdc_unpin(c, p, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, p);
+	KUNIT_EXPECT_FALSE(test, odx_mdc_must_copy(c, p));
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.pinned, 0);
+	KUNIT_EXPECT_EQ(test, n.orphans, 0);
+	KUNIT_EXPECT_EQ(test, n.pending_free, 1);
+	odx_mdc_committed(c);
+	odx_mdc_release_freed(c);
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.free, 10);
+}
+
+/* Unpinning a slab still in use frees nothing. */
+static void odx_mdc_test_pin_in_use(struct kunit *test)
+{
+	struct odx_mdc *c = odx_test_core(test, 10, 10);
+	struct odx_mdc_counts n;
+	u32 p, freed;
+
+	p = odx_test_map(test, c, 3);
+	KUNIT_ASSERT_EQ(test, odx_mdc_pin(c, p), 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_unpin(c, p, &freed), 0);
+	KUNIT_EXPECT_EQ(test, freed, ODX_UNMAPPED);
+	KUNIT_EXPECT_FALSE(test, odx_mdc_must_copy(c, p));
+	odx_mdc_counts(c, &n);
+	KUNIT_EXPECT_EQ(test, n.used, 1);
+	KUNIT_EXPECT_EQ(test, n.pending_free, 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_grow(c, 20, 20), 0);
+	KUNIT_ASSERT_EQ(test, odx_mdc_pin(c, p), 0);
+	/* the pin survives growing */
+	KUNIT_ASSERT_EQ(test, odx_mdc_grow(c, 30, 30), 0);
+	KUNIT_EXPECT_TRUE(test, odx_mdc_must_copy(c, p));
+	KUNIT_ASSERT_EQ(test, odx_mdc_unpin(c, p, &freed), 0);
+}
+
 static struct kunit_case odx_metadata_cases[] = {
 	KUNIT_CASE(odx_mdc_test_init),
 	KUNIT_CASE(odx_mdc_test_reserve),
@@ -618,6 +777,11 @@ static struct kunit_case odx_metadata_cases[] = {
 	KUNIT_CASE(odx_mdc_test_recount),
 	KUNIT_CASE(odx_mdc_test_grow),
 	KUNIT_CASE(odx_mdc_test_journal),
+	KUNIT_CASE(odx_mdc_test_remap_link),
+	KUNIT_CASE(odx_mdc_test_remap_cow),
+	KUNIT_CASE(odx_mdc_test_remap_errors),
+	KUNIT_CASE(odx_mdc_test_pin_orphan),
+	KUNIT_CASE(odx_mdc_test_pin_in_use),
 	{}
 };
 

@@ -28,7 +28,7 @@ rm -rf $W
 mkdir -p $W
 odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
 
-ktap_set_plan 30
+ktap_set_plan 32
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -235,6 +235,21 @@ odx_result "abort: accepted, then terminated (0x60, COPY ABORTED) short of 512 M
 	all test "$a" = ok -- \
 	expect "ok status 0x60 count [0-9]+ units 0 error -125 sense 0a/00/00" -- \
 	test "$done_bytes" -lt $B
+
+# --- odxctl ------------------------------------------------------------------
+# copy in 3 MiB offload reads and writes (the hidden --batch), unaligned
+read -r copied reads < <($ODXCTL copy --json --batch 3M $DEV $((MIB + 4096)) \
+	$((960 * MIB + 8192)) $((10 * MIB)) | python3 -c \
+	'import json, sys; d = json.load(sys.stdin); print(d["copied"], d["reads"])')
+odx_result "odxctl copy: 10 MiB in $reads offload reads, reads back equal" \
+	all test "$copied" = $((10 * MIB)) -- test "${reads:-0}" -ge 4 -- \
+	same_as $W/src $((MIB + 4096)) $DEV $((960 * MIB + 8192)) $((10 * MIB))
+err=$($ODXCTL offload-write --token $W/cv $DEV 0 1M 2>&1)
+rc=$?
+odx_diag "$err"
+odx_result "odxctl offload-write of a revoked token: exit 1, one line saying token invalid" \
+	all test $rc = 1 -- test "$(wc -l <<<"$err")" = 1 -- \
+	grep -q "token invalid" <<<"$err"
 
 odx_rmvol $V
 odx_check_result
