@@ -48,11 +48,7 @@
  *               the whole length given (an output array: for as many
  *               entries as the query could need, up to its capacity)
  *   EROFS       a change requested on a read-only volume
- *   EOPNOTSUPP  trim on a volume loaded with ignore_discard; in this
- *               version also what needs the offload copy engine, which is
- *               not there yet: point-in-time tokens, offload writes of
- *               any token but the zero token, ODX_WRITE_IMMEDIATE,
- *               operation status and abort
+ *   EOPNOTSUPP  trim on a volume loaded with ignore_discard
  *   EIO         the volume's metadata failed (it needs a check)
  *   EINTR       a fatal signal interrupted a long request
  *   ENOTTY      not an ioctl of this device
@@ -82,6 +78,11 @@
  *               or pinning the source would exceed the pinned-space limit
  *   ENOENT      operation status or abort: no such operation id
  *   EALREADY    abort: the operation has already completed
+ *   EAGAIN      offload write with ODX_WRITE_IMMEDIATE: too many
+ *               operations running
+ *   ECANCELED   (operation status error) the operation was aborted
+ *   EBUSY       (offload write) a volume of the copy began to suspend
+ *               meanwhile; what was written before stays written
  */
 #ifndef _UAPI_LINUX_DM_ODX_H
 #define _UAPI_LINUX_DM_ODX_H
