@@ -220,8 +220,8 @@ tok_wait $DEV $id
 odx_result "then done: 0x01, transfer count 128 MiB in bytes, no sense" \
 	expect "ok status 0x01 count $A units 0 error 0 sense 00/00/00"
 odx_result "the asynchronous copy reads back equal" \
-	cmp -s <(dd if=$DEV bs=4096 iflag=direct,skip_bytes skip=4096 count=$((A / 4096)) status=none) \
-	<(dd if=$DEV bs=4096 iflag=direct,skip_bytes skip=$((600 * MIB + 8192)) count=$((A / 4096)) status=none)
+	cmp -s <(dd if=$DEV bs=1M iflag=direct,skip_bytes,count_bytes skip=4096 count=$A status=none) \
+	<(dd if=$DEV bs=1M iflag=direct,skip_bytes,count_bytes skip=$((600 * MIB + 8192)) count=$A status=none)
 # 512 MiB: aborted before its end
 B=$((512 * MIB))
 tok read $DEV $W/b pit 0 $((4096)):$B

@@ -169,10 +169,14 @@ def read_ops(path):
     ops = []
     with open(path) as f:
         for line in f:
-            op, kind, blk, count = line.split()
-            ops.append((int(op), kind, int(blk), int(count)))
+            f = line.split()
+            # an offload copy (X) has a fifth field: its source block
+            op, kind, blk, count = f[:4]
+            src = int(f[4]) if len(f) > 4 else -1
+            ops.append((int(op), kind, int(blk), int(count), src))
     for i, o in enumerate(ops):
-        if o[0] != i + 1 or o[1] not in "WUZOFC":
+        if o[0] != i + 1 or o[1] not in "WUZOFCX" or \
+                (o[1] == "X") != (o[4] >= 0):
             sys.exit("%s: bad operation line %d: %s" % (path, i + 1, o))
     return ops
 
@@ -194,11 +198,11 @@ def cmd_points(args):
     pos = op_marks(log, ops)
     ss = log.sectorsize
     points = {}
-    for op, kind, _, _ in ops:
-        if kind in "FUC":
+    for op, kind, _, _, _ in ops:
+        if kind in "FUCX":
             points[pos[op]] = "mark op%d (after op %d: %s)" % (
                 op, op, {"F": "fsync", "U": "FUA write",
-                         "C": "volume removed"}[kind])
+                         "C": "volume removed", "X": "offload copy"}[kind])
     # superblock writes: FUA, one 4 KiB block in the first 8 KiB
     sb = {e.nr for e in log.entries
           if e.flags & FUA and not e.flags & DISCARD and
@@ -227,6 +231,13 @@ def pattern(blk, op):
     return (line * (BLOCK // 64)).encode()
 
 
+def describe_value(v):
+    if not v:
+        return "zeros"
+    return "data of op %d%s" % (v[1], "" if v[0] < 0 else
+                                " for block %d" % v[0])
+
+
 def check_point(log, ops, n, dev, used, total, out):
     """
     The rules for the state after entry N of the log. pos[j] is the entry
@@ -237,12 +248,19 @@ def check_point(log, ops, n, dev, used, total, out):
      - Operation i is durable at N iff an fsync (F) or the removal of the
        volume (C) j > i completed by N (pos[j] <= N), or i is itself a FUA
        write (U) that completed by N: the flush or FUA was acknowledged.
+     - An offload copy (X) ends with a flush: it and everything before it
+       are durable once it completed. Each destination block gets the
+       value its source block had when the copy ran (the workload runs one
+       operation at a time, so that is the source's last value).
      - Each 4 KiB block must hold exactly one of the values written to it
        (zeros for a discard, and before the first write): the value of its
        last durable operation (zeros if none), or the value of a later
        operation that may have reached the log. Anything else (an older
-       value, another block's data, a torn block) fails.
-     - Used slabs (odx status): at least the slabs that read non-zero
+       value, another block's data, a torn block) fails. A value is the
+       (block, operation) its pattern names: a copied block names its
+       source.
+     - Mapped virtual slabs (odxctl map; with copies, slabs are shared,
+       so not the used count): at least the slabs that read non-zero
        anywhere (an unmapped slab reads zeros), at most the slabs a write
        that may have reached the log mapped and no durable whole-slab
        discard after it unmapped, and at most TOTAL. At the mark of an
@@ -253,18 +271,24 @@ def check_point(log, ops, n, dev, used, total, out):
     started = [j for j in range(1, len(ops) + 1) if pos[j - 1] < n]
     last = started[-1] if started else 0
     fmax = max([j for j in range(1, len(ops) + 1)
-                if ops[j - 1][1] in "FC" and pos[j] <= n], default=0)
+                if ops[j - 1][1] in "FCX" and pos[j] <= n], default=0)
 
     def durable(i):
-        return i < fmax or (ops[i - 1][1] == "U" and pos[i] <= n)
+        return i < fmax or (ops[i - 1][1] in "UX" and pos[i] <= n)
 
-    # versions[blk]: [(op, value)] in order; value = op (W/U) or 0 (Z/O)
+    # versions[blk]: [(op, value)] in order; value = (block, op) of the
+    # pattern (W/U: its own), that of the source block (X), or 0 (Z/O)
     versions = {}
-    for op, kind, blk, count in ops[:last]:
+    for op, kind, blk, count, src in ops[:last]:
         if kind in "WUZO":
             for b in range(blk, blk + count):
                 versions.setdefault(b, [(0, 0)]).append(
-                    (op, op if kind in "WU" else 0))
+                    (op, (b, op) if kind in "WU" else 0))
+        elif kind == "X":
+            vals = [versions.get(src + i, [(0, 0)])[-1][1]
+                    for i in range(count)]
+            for i, v in enumerate(vals):
+                versions.setdefault(blk + i, [(0, 0)]).append((op, v))
     allowed = {}
     for b, vs in versions.items():
         d = max(k for k, (op, _) in enumerate(vs) if op == 0 or durable(op))
@@ -272,8 +296,8 @@ def check_point(log, ops, n, dev, used, total, out):
 
     # slabs a write may have mapped and no durable whole discard unmapped
     may_map = set()
-    for op, kind, blk, count in ops[:last]:
-        if kind in "WUO":
+    for op, kind, blk, count, _ in ops[:last]:
+        if kind in "WUOX":
             may_map.update(range(blk // SLAB_BLOCKS,
                                  (blk + count - 1) // SLAB_BLOCKS + 1))
         elif kind == "Z" and durable(op):
@@ -316,19 +340,19 @@ def check_point(log, ops, n, dev, used, total, out):
                         val = int(head[26:30])
                     except ValueError:
                         hb, val = -1, -1
-                    if hb != b or val <= 0 or blk != pattern(b, val):
+                    if hb < 0 or val <= 0 or blk != pattern(hb, val):
                         errors.append("block %d (slab %d): unexpected data "
                                       "%r..." % (b, b // SLAB_BLOCKS,
                                                  blk[:40]))
                         continue
+                    val = (hb, val)
                 ok = allowed.get(b, {0})
                 if val not in ok:
                     errors.append(
                         "block %d (slab %d): %s, allowed %s" % (
-                            b, b // SLAB_BLOCKS,
-                            "zeros" if not val else "data of op %d" % val,
-                            ", ".join("zeros" if not v else "op %d" % v
-                                      for v in sorted(ok))))
+                            b, b // SLAB_BLOCKS, describe_value(val),
+                            ", ".join(describe_value(v) for v in
+                                      sorted(ok, key=str))))
             off += CHUNK
     finally:
         os.close(fd)
@@ -336,15 +360,16 @@ def check_point(log, ops, n, dev, used, total, out):
     lo, hi = len(nonzero), min(len(may_map), total)
     exact = fmax > 0 and pos[fmax] == n
     if used > total:
-        errors.append("used slabs %d above the %d data slabs" % (used, total))
+        errors.append("mapped slabs %d above the %d data slabs" % (used,
+                                                                   total))
     if exact and used != len(may_map):
-        errors.append("used slabs %d, expected exactly %d at the mark of op "
-                      "%d" % (used, len(may_map), fmax))
+        errors.append("mapped slabs %d, expected exactly %d at the mark of "
+                      "op %d" % (used, len(may_map), fmax))
     elif not lo <= used <= hi:
-        errors.append("used slabs %d outside [%d, %d] (slabs read non-zero, "
-                      "slabs possibly mapped)" % (used, lo, hi))
+        errors.append("mapped slabs %d outside [%d, %d] (slabs read "
+                      "non-zero, slabs possibly mapped)" % (used, lo, hi))
     out.append("entry %d: ops 1..%d started, durable through op %d%s; "
-               "used %d, bounds [%d, %d]%s" % (
+               "mapped %d, bounds [%d, %d]%s" % (
                    n, last, fmax, "" if not fmax else " (fsync/removal)",
                    used, lo, hi, " exact" if exact else ""))
     return errors
