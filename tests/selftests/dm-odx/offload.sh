@@ -222,10 +222,11 @@ odx_result "then done: 0x01, transfer count 128 MiB in bytes, no sense" \
 odx_result "the asynchronous copy reads back equal" \
 	cmp -s <(dd if=$DEV bs=1M iflag=direct,skip_bytes,count_bytes skip=4096 count=$A status=none) \
 	<(dd if=$DEV bs=1M iflag=direct,skip_bytes,count_bytes skip=$((600 * MIB + 8192)) count=$A status=none)
-# 512 MiB: aborted before its end
+# 512 MiB of data copy (source and destination out of phase): aborted
+# before its end
 B=$((512 * MIB))
 tok read $DEV $W/b pit 0 $((4096)):$B
-tok write $DEV $W/b $((500 * MIB + 4096)) $B 0 immediate
+tok write $DEV $W/b $((500 * MIB + 8192)) $B 0 immediate
 id=${OUT##* }
 tok abort $DEV $id
 a=$OUT
