@@ -1661,16 +1661,35 @@ void odx_md_unreserve(struct odx_metadata *md, u32 pslab)
 	mutex_unlock(&md->lock);
 }
 
+/*
+ * Before a change that may dirty @cost more blocks: the metadata must be
+ * writable, and the open transaction is committed first if the change
+ * would not fit in it. Under md->lock.
+ */
+static int odx_md_make_room(struct odx_metadata *md, unsigned int cost)
+{
+	int r = odx_md_writable(md);
+
+	if (!r && md->core.nr_dirty + cost > ODX_JOURNAL_MAX_ENTRIES)
+		r = __odx_md_commit(md);
+	return r;
+}
+
+/* The in-memory arrays disagree (-EUCLEAN): a bug; the metadata fails. */
+static int odx_md_unclean(struct odx_metadata *md, int r)
+{
+	if (r != -EUCLEAN)
+		return r;
+	__odx_md_fail(md, "a mapped slab has no reference", false);
+	return -EIO;
+}
+
 int odx_md_insert(struct odx_metadata *md, u64 vslab, u32 pslab)
 {
 	int r;
 
 	mutex_lock(&md->lock);
-	r = odx_md_writable(md);
-	if (!r && md->core.nr_dirty +
-	    odx_mdc_insert_cost(&md->core, vslab, pslab) >
-	    ODX_JOURNAL_MAX_ENTRIES)
-		r = __odx_md_commit(md);
+	r = odx_md_make_room(md, odx_mdc_insert_cost(&md->core, vslab, pslab));
 	if (!r) {
 		r = odx_mdc_insert(&md->core, vslab, pslab);
 		if (r)
@@ -1687,18 +1706,9 @@ int odx_md_remove(struct odx_metadata *md, u64 vslab, u32 *freed)
 
 	*freed = ODX_MD_UNMAPPED;
 	mutex_lock(&md->lock);
-	r = odx_md_writable(md);
-	if (!r && md->core.nr_dirty + odx_mdc_remove_cost(&md->core, vslab) >
-	    ODX_JOURNAL_MAX_ENTRIES)
-		r = __odx_md_commit(md);
-	if (!r) {
-		r = odx_mdc_remove(&md->core, vslab, freed);
-		if (r == -EUCLEAN) {
-			__odx_md_fail(md, "a mapped slab has no reference",
-				      false);
-			r = -EIO;
-		}
-	}
+	r = odx_md_make_room(md, odx_mdc_remove_cost(&md->core, vslab));
+	if (!r)
+		r = odx_md_unclean(md, odx_mdc_remove(&md->core, vslab, freed));
 	mutex_unlock(&md->lock);
 	return r;
 }
@@ -1710,20 +1720,11 @@ int odx_md_remap(struct odx_metadata *md, u64 vslab, u32 pslab,
 
 	*freed = ODX_MD_UNMAPPED;
 	mutex_lock(&md->lock);
-	r = odx_md_writable(md);
-	if (!r && md->core.nr_dirty +
-	    odx_mdc_remap_cost(&md->core, vslab, pslab) >
-	    ODX_JOURNAL_MAX_ENTRIES)
-		r = __odx_md_commit(md);
-	if (!r) {
-		/* one transaction: never a state with @vslab unmapped */
-		r = odx_mdc_remap(&md->core, vslab, pslab, reserved, freed);
-		if (r == -EUCLEAN) {
-			__odx_md_fail(md, "a mapped slab has no reference",
-				      false);
-			r = -EIO;
-		}
-	}
+	r = odx_md_make_room(md, odx_mdc_remap_cost(&md->core, vslab, pslab));
+	/* one transaction: never a state with @vslab unmapped */
+	if (!r)
+		r = odx_md_unclean(md, odx_mdc_remap(&md->core, vslab, pslab,
+						     reserved, freed));
 	mutex_unlock(&md->lock);
 	return r;
 }
