@@ -596,6 +596,7 @@ int cmd_offload_write(int argc, char **argv)
 {
 	static const char *const names[] = { "device", "OFFSET", "LENGTH" };
 	struct odx_offload_write q;
+	char wrote[64];
 	uint64_t offset, length;
 	struct oopts o;
 	const char *cmd = "offload-write", *dev;
@@ -630,12 +631,18 @@ int cmd_offload_write(int argc, char **argv)
 	r = ioctl(ctl, ODX_IOC_OFFLOAD_WRITE, &q);
 	e = r ? errno : 0;
 	odx_close_both(ctl, vfd);
-	/* written and result come back also when the request fails */
-	write_report(&o, dev, &q, e);
+	/*
+	 * written and result come back also when the request fails: JSON
+	 * reports them, the human error line says what was written
+	 */
+	if (!e || o.json)
+		write_report(&o, dev, &q, e);
 	if (!e)
 		return ODX_EXIT_OK;
+	snprintf(wrote, sizeof(wrote), " (wrote %" PRIu64 " bytes)",
+		 (uint64_t)q.written);
 	req_err(cmd, dev, NULL, REQ_WRITE, e,
-		q.result & ODX_WRITE_TOKEN_INVALID, "");
+		q.result & ODX_WRITE_TOKEN_INVALID, q.written ? wrote : "");
 	return ODX_EXIT_FAIL;
 }
 
