@@ -234,13 +234,13 @@ workload() {
 	# dropped); an unaligned copy (a data copy) and one over it; writes
 	# without a flush after each, so that copies are in flight at crash
 	# points
-	xcopy $(((2 * M + 500) * S)) $(((4 * M + 100) * S)) $((4 * S))
-	w $(((4 * M + 100) * S + 3)) 2
+	xcopy $(((2 * M + 500) * S)) $(((3 * M + 200) * S)) $((4 * S))
+	w $(((3 * M + 200) * S + 3)) 2
 	w $(((2 * M + 501) * S + 7)) 1
-	discard $(((4 * M + 102) * S)) 16
-	xcopy $(((2 * M + 500) * S + 5)) $(((4 * M + 200) * S + 9)) 40
-	w $(((4 * M + 200) * S + 20)) 1
-	xcopy $(((3 * M + 40) * S)) $(((4 * M + 200) * S)) $((2 * S))
+	discard $(((3 * M + 202) * S)) 16
+	xcopy $(((2 * M + 500) * S + 5)) $(((3 * M + 300) * S + 9)) 40
+	w $(((3 * M + 300) * S + 20)) 1
+	xcopy $(((3 * M + 40) * S)) $(((3 * M + 300) * S)) $((2 * S))
 	w $(((3 * M + 40) * S + 1)) 1
 	flush
 }
