@@ -172,15 +172,21 @@ odx_result "it reads back equal there (a data copy: 512 slabs used, none shared)
 dmsetup remove --retry $V2 && odx_check_meta /dev/mapper/$V2-meta
 dmsetup remove --retry $V2-meta $V2-data
 
-# --- fio with verify on the source while copies run --------------------------
-# fio rewrites and verifies [768M, 800M); meanwhile that range is copied
-# (point in time) again and again, aligned and not; every copy must be a
-# state the range had (fio's own blocks verify), and fio must verify
+# --- fio with verify on the source and the destination while copies run ---
+# fio rewrites and verifies [768M, 768M + FIOSZ) (the source) and the
+# blocks right before and after the unaligned destination
+# [928M + 4K, 936M + 4K), in the same slabs as the copy's first and last
+# blocks; meanwhile the source is copied (point in time) again and again,
+# aligned (a remap) and not (a data copy into those shared slabs). fio
+# must verify, and every copy round must write all it was asked.
 FIOSZ=16m
 [ "${ODX_KERNEL:-}" = debug ] && FIOSZ=8m
-fio --name=src --filename=$DEV --offset=768m --size=$FIOSZ --rw=randwrite \
-	--bs=4k --direct=1 --ioengine=psync --verify=crc32c --do_verify=1 \
-	--verify_fatal=1 --loops=2 --output=$W/fio.out >/dev/null 2>&1 &
+fio --filename=$DEV --rw=randwrite --bs=4k --direct=1 --ioengine=psync \
+	--verify=crc32c --do_verify=1 --verify_fatal=1 --loops=2 \
+	--name=src --offset=768m --size=$FIOSZ \
+	--name=dst-before --offset=$((920 * MIB)) --size=$((8 * MIB + 4096)) \
+	--name=dst-after --offset=$((936 * MIB + 4096)) --size=$((8 * MIB - 4096)) \
+	--output=$W/fio.out >/dev/null 2>&1 &
 fio_pid=$!
 copies=0
 bad=0
@@ -195,8 +201,8 @@ while kill -0 $fio_pid 2>/dev/null; do
 done
 wait $fio_pid
 fio_rc=$?
-odx_diag "fio: $(grep -E 'err=|verify' $W/fio.out | head -3)"
-odx_result "fio with verify on the source passed during $copies copy rounds" \
+odx_diag "fio: $(grep -E 'err=|verify' $W/fio.out | head -6)"
+odx_result "fio with verify next to the destination and on the source passed during $copies copy rounds" \
 	test $fio_rc = 0 -a $copies -gt 0 -a $bad = 0
 # the last point-in-time copy equals the source as it is now (idle)
 tok read $DEV $W/f pit 0 $((768 * MIB)):$((16 * MIB))
