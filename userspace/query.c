@@ -278,6 +278,8 @@ static void info_json(const char *dev, const struct odx_describe *d)
 	odx_json_u64(&j, "max_copy_ranges", d->max_copy_ranges);
 	odx_json_u64(&j, "max_tokens", d->max_tokens);
 	odx_json_u64(&j, "live_tokens", d->live_tokens);
+	odx_json_u64(&j, "pinned_slabs", d->pinned_slabs);
+	odx_json_u64(&j, "max_pinned_slabs", d->max_pinned_slabs);
 	odx_json_end_object(&j);
 	odx_json_finish(&j);
 }
@@ -325,6 +327,8 @@ static void info_human(const char *dev, const struct odx_describe *d)
 	       "", odx_human_size(d->max_transfer_bytes, a),
 	       odx_human_size(d->optimal_transfer_bytes, b),
 	       d->max_copy_ranges);
+	printf("%-18s %" PRIu64 " slabs pinned by tokens, at most %" PRIu64 "\n",
+	       "", (uint64_t)d->pinned_slabs, (uint64_t)d->max_pinned_slabs);
 }
 
 int cmd_info(int argc, char **argv)
