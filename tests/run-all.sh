@@ -40,20 +40,22 @@ if ! make -s all modules-test KSRC="$ksrc" > "$res/build.log" 2>&1 ||
 	exit 1
 fi
 
-# run_vm LABEL KERNEL COMMAND...: run in a VM; on a failure of the VM
-# itself (timeout, crash, kernel splat) record it as a failure.
+# vm_failed LABEL RC: on a failure of the VM itself (timeout, crash,
+# kernel splat) record it as a failure
+vm_failed() {
+	case $2 in
+	124) summary+=(--fail "$1=guest timed out") ;;
+	125) summary+=(--fail "$1=guest died") ;;
+	126) summary+=(--fail "$1=kernel reported a problem (build/vm/$1/splats)") ;;
+	esac
+}
+
+# run_vm LABEL KERNEL ARGS...: run in a VM (tests/vm/run.sh ARGS)
 run_vm() {
-	local label=$1 kernel=$2 rc
+	local label=$1 kernel=$2
 	shift 2
 	tests/vm/run.sh --kernel "$kernel" --ksrc "$ksrc" --timeout "$tmo" \
 		--out "build/vm/$label" "$@"
-	rc=$?
-	case $rc in
-	124) summary+=(--fail "$label=guest timed out") ;;
-	125) summary+=(--fail "$label=guest died") ;;
-	126) summary+=(--fail "$label=kernel reported a problem (build/vm/$label/splats)") ;;
-	esac
-	return $rc
 }
 
 step "KUnit on the test kernel"
@@ -61,6 +63,7 @@ step "KUnit on the test kernel"
 # keep only what loading the module printed
 run_vm kunit debug --quiet -- sh -c \
 	'dmesg -C && insmod "$ODX_KO" && rmmod dm_odx; dmesg > "$ODX_OUT/kunit.log"'
+vm_failed kunit $?
 if [ -s build/vm/kunit/kunit.log ]; then
 	python3 "$ksrc/tools/testing/kunit/kunit.py" parse \
 		--json="$res/kunit.json" "$top/build/vm/kunit/kunit.log" > "$res/kunit.txt" 2>&1
@@ -68,12 +71,21 @@ if [ -s build/vm/kunit/kunit.log ]; then
 	summary+=(--kunit "debug=$res/kunit.json")
 fi
 
+# The kernels' kselftests run at the same time, each in its own VM: a
+# TCG guest with one vCPU keeps one host core busy, and there are two.
+step "kselftests on: $kernels (in parallel)"
 for k in $kernels; do
-	step "kselftests on the $k kernel"
 	# the suites already ran above: not again at every module load
-	run_vm "kselftest-$k" "$k" --append kunit.enable=0 \
+	( run_vm "kselftest-$k" "$k" --append kunit.enable=0 \
 		--disk 256M --disk 4G --disk 4G --disk 4G -- \
-		"$top/build/kselftest/run_kselftest.sh"
+		"$top/build/kselftest/run_kselftest.sh" > "$res/kselftest-$k.log" 2>&1
+	  echo $? > "$res/kselftest-$k.rc" ) &
+done
+wait
+for k in $kernels; do
+	step "kselftests on the $k kernel: its output"
+	cat "$res/kselftest-$k.log"
+	vm_failed "kselftest-$k" "$(cat "$res/kselftest-$k.rc" 2>/dev/null || echo 125)"
 	cp "build/vm/kselftest-$k/output" "$res/kselftest-$k.tap" 2>/dev/null &&
 		summary+=(--kselftest "$k=$res/kselftest-$k.tap")
 done
