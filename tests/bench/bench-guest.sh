@@ -57,6 +57,9 @@ provision() {
 
 declare -A R
 TARGETS="linear thin odx odx-sz"
+ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
+
+if [ "${ODX_BENCH_ONLY:-}" != copy ]; then
 
 run_case() {
 	local name=$1 unit=$2 prep=$3 t
@@ -91,8 +94,6 @@ for t in $TARGETS; do
 	teardown
 done
 
-ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
-
 ratio_cell() {
 	# odx result, ratio to linear, ratio to thin (for times: inverted)
 	if [ "$3" = time ]; then
@@ -115,6 +116,9 @@ for name in "4k randread, provisioned" "4k randwrite, provisioned" \
 done
 echo "(IOPS; MiB/s for the sequential write; seconds for blkdiscard. Ratios > 1:"
 echo " dm-odx is faster. odx-sz: dm-odx with skip_zeroing. TCG guest, $RUNTIME s runs.)"
+fi
+
+[ "${ODX_BENCH_ONLY:-}" = io ] && exit 0
 
 # --- copies: 1 GiB by offload (odxctl copy) against dd in the same run ----
 # The volume is 4 GiB over the 4 GiB data disk: the source is the first
