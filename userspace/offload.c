@@ -92,7 +92,8 @@ static const char *const help_offload_write =
 	"  -h, --help               this help\n";
 
 static const char *const help_copy =
-	"usage: odxctl copy [--json] [--quiet] [--type pit|cv] [--to OTHER_DEV]\n"
+	"usage: odxctl copy [--json] [--quiet] [--type pit|cv] [--lifetime S]\n"
+	"                   [--to OTHER_DEV]\n"
 	"                   DEV SRC_OFFSET DST_OFFSET LENGTH\n"
 	"\n"
 	"Copy LENGTH bytes from SRC_OFFSET of the volume DEV to DST_OFFSET of DEV\n"
@@ -100,6 +101,8 @@ static const char *const help_copy =
 	"terminal a progress line is shown on standard error.\n"
 	"\n"
 	"  -t, --type pit|cv  the tokens' type (default pit)\n"
+	"      --lifetime S   the tokens' inactivity time (default 5 s: each\n"
+	"                     is used at once, and its pins go back soon)\n"
 	"      --to DEV       the destination volume\n"
 	"  -q, --quiet        no progress line, no summary\n"
 	"  -j, --json         one JSON object on stdout\n"
@@ -738,6 +741,8 @@ static int copy_fail(struct copy *c, enum req req, int e, bool invalid,
 	return -1;
 }
 
+#define ODX_COPY_TOKEN_LIFETIME	5U	/* seconds */
+
 static uint64_t batch(const struct copy *c, uint64_t len)
 {
 	return c->o->batch && len > c->o->batch ? c->o->batch : len;
@@ -764,6 +769,9 @@ static int copy_loop(struct copy *c)
 		q.ranges = (uintptr_t)&rg;
 		q.count = 1;
 		q.token_type = c->o->type;
+		/* used at once: a short life gives its pins back soon */
+		q.lifetime = c->o->lifetime ? c->o->lifetime :
+			ODX_COPY_TOKEN_LIFETIME;
 		snprintf(c->what, sizeof(c->what), "offload read at %" PRIu64 " (+%" PRIu64 ")",
 			 (uint64_t)rg.offset, (uint64_t)rg.length);
 		c->reads++;
@@ -849,7 +857,7 @@ int cmd_copy(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.o = &o;
-	r = parse_opts(&o, "copy", help_copy, "jqtTb", argc, argv);
+	r = parse_opts(&o, "copy", help_copy, "jqtTbL", argc, argv);
 	if (r >= 0)
 		return r;
 	r = positionals("copy", argc, argv, 4, names);
