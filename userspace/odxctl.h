@@ -48,6 +48,20 @@ void odx_err(const char *cmd, const char *dev, const char *fmt, ...)
 int odx_usage_err(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The next option of a command's option loop: an option letter of
+ * @allowed (its value in optarg), ODX_OPT_END after the last, or
+ * ODX_OPT_EXIT with *@status the exit status: --help printed (0), or a
+ * usage error (2, after its one line: an unknown option, an option of
+ * another command, a missing value). Set optind = 1 and opterr = 0 first.
+ */
+#define ODX_OPT_END	(-1)
+#define ODX_OPT_EXIT	(-2)
+struct option;
+int odx_next_opt(const char *cmd, const char *help, int argc, char **argv,
+		 const char *optstring, const struct option *longopts,
+		 const char *allowed, int *status);
+
 /* Open the control device; on failure print the error (with a hint when
  * it is missing) for CMD and DEV and return -1. */
 int odx_open_control(const char *cmd, const char *dev);

@@ -149,28 +149,18 @@ static const char *type_name(uint32_t type)
 static int parse_opts(struct oopts *o, const char *cmd, const char *help,
 		      const char *allowed, int argc, char **argv)
 {
-	int c, li;
+	int c, st;
 
 	memset(o, 0, sizeof(*o));
 	o->cmd = cmd;
 	o->type = ODX_TOKEN_PIT;
 	optind = 1;
 	opterr = 0;
-	for (;;) {
-		li = -1;
-		c = getopt_long(argc, argv, ":hjqt:", long_opts, &li);
-		if (c == -1)
-			break;
-		if (c != '?' && c != ':' && c != 'h' && !strchr(allowed, c)) {
-			if (li >= 0)
-				return odx_usage_err(cmd, "unknown option '--%s'",
-						     long_opts[li].name);
-			return odx_usage_err(cmd, "unknown option '-%c'", c);
-		}
+	while ((c = odx_next_opt(cmd, help, argc, argv, ":hjqt:",
+				 long_opts, allowed, &st)) != ODX_OPT_END) {
+		if (c == ODX_OPT_EXIT)
+			return st;
 		switch (c) {
-		case 'h':
-			fputs(help, stdout);
-			return ODX_EXIT_OK;
 		case 'j':
 			o->json = true;
 			break;
@@ -206,15 +196,6 @@ static int parse_opts(struct oopts *o, const char *cmd, const char *help,
 				return odx_usage_err(cmd,
 					"invalid size '%s' for --batch", optarg);
 			break;
-		case ':':
-			return odx_usage_err(cmd, "option '%s' needs a value",
-					     argv[optind - 1]);
-		default:
-			if (optopt && optopt < 0x100)
-				return odx_usage_err(cmd, "unknown option '-%c'",
-						     optopt);
-			return odx_usage_err(cmd, "unknown option '%s'",
-					     argv[optind - 1]);
 		}
 	}
 	return -1;

@@ -40,7 +40,6 @@ struct qopts {
 	const char *ranges_from;
 };
 
-enum { OPT_BATCH = 0x100 };
 
 static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -49,7 +48,7 @@ static const struct option long_opts[] = {
 	{ "length", required_argument, NULL, 'l' },
 	{ "shared", no_argument, NULL, 's' },
 	{ "ranges-from", required_argument, NULL, 'f' },
-	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "batch", required_argument, NULL, 'b' },	/* long only */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -116,29 +115,17 @@ static const char *const help_trim =
 static int parse_opts(struct qopts *o, const char *cmd, const char *help,
 		      const char *allowed, int argc, char **argv)
 {
-	int c, li;
+	int c, st;
 
 	memset(o, 0, sizeof(*o));
 	o->cmd = cmd;
 	optind = 1;
 	opterr = 0;
-	for (;;) {
-		li = -1;
-		c = getopt_long(argc, argv, ":hjo:l:sf:", long_opts, &li);
-		if (c == -1)
-			break;
-		if (c != '?' && c != ':' && c != 'h' &&
-		    !strchr(allowed, c == OPT_BATCH ? 'b' : c)) {
-			/* an option of another command */
-			if (li >= 0)
-				return odx_usage_err(cmd, "unknown option '--%s'",
-						     long_opts[li].name);
-			return odx_usage_err(cmd, "unknown option '-%c'", c);
-		}
+	while ((c = odx_next_opt(cmd, help, argc, argv, ":hjo:l:sf:",
+				 long_opts, allowed, &st)) != ODX_OPT_END) {
+		if (c == ODX_OPT_EXIT)
+			return st;
 		switch (c) {
-		case 'h':
-			fputs(help, stdout);
-			return ODX_EXIT_OK;
 		case 'j':
 			o->json = true;
 			break;
@@ -160,20 +147,11 @@ static int parse_opts(struct qopts *o, const char *cmd, const char *help,
 		case 'f':
 			o->ranges_from = optarg;
 			break;
-		case OPT_BATCH:
+		case 'b':
 			if (odx_parse_u32(optarg, &o->batch) || !o->batch)
 				return odx_usage_err(cmd,
 					"invalid number '%s' for --batch", optarg);
 			break;
-		case ':':
-			return odx_usage_err(cmd, "option '%s' needs a value",
-					     argv[optind - 1]);
-		default:
-			if (optopt && optopt < 0x100)
-				return odx_usage_err(cmd, "unknown option '-%c'",
-						     optopt);
-			return odx_usage_err(cmd, "unknown option '%s'",
-					     argv[optind - 1]);
 		}
 	}
 	return -1;

@@ -4,6 +4,7 @@
  * control device and volumes, JSON output.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -151,6 +152,41 @@ int odx_usage_err(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'odxctl %s --help')\n", cmd);
 	return ODX_EXIT_USAGE;
+}
+
+int odx_next_opt(const char *cmd, const char *help, int argc, char **argv,
+		 const char *optstring, const struct option *longopts,
+		 const char *allowed, int *status)
+{
+	int c, li = -1;
+
+	c = getopt_long(argc, argv, optstring, longopts, &li);
+	if (c == -1)
+		return ODX_OPT_END;
+	if (c == 'h') {
+		fputs(help, stdout);
+		*status = ODX_EXIT_OK;
+	} else if (c == ':') {
+		*status = odx_usage_err(cmd, "option '%s' needs a value",
+					argv[optind - 1]);
+	} else if (c == '?') {
+		if (optopt && optopt < 0x100)
+			*status = odx_usage_err(cmd, "unknown option '-%c'",
+						optopt);
+		else
+			*status = odx_usage_err(cmd, "unknown option '%s'",
+						argv[optind - 1]);
+	} else if (!strchr(allowed, c)) {
+		/* an option of another command */
+		if (li >= 0)
+			*status = odx_usage_err(cmd, "unknown option '--%s'",
+						longopts[li].name);
+		else
+			*status = odx_usage_err(cmd, "unknown option '-%c'", c);
+	} else {
+		return c;
+	}
+	return ODX_OPT_EXIT;
 }
 
 const char *odx_errno_hint(int err)
