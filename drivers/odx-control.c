@@ -967,12 +967,11 @@ static void odx_ctl_op_work(struct work_struct *work)
 				       ended);
 		list_del(&old->ended);
 		odx_ctl_nr_ended--;
+		/* status requests look records up under the lock */
+		xa_erase(&odx_ctl_ops, old->id);
 	}
 	spin_unlock(&odx_ctl_ops_lock);
-	if (old) {
-		xa_erase(&odx_ctl_ops, old->id);
-		kfree(old);
-	}
+	kfree(old);
 	module_put(THIS_MODULE);
 }
 
@@ -996,22 +995,25 @@ static int odx_ctl_op_start(struct file *file, struct odx_offload_write *q,
 	op->status = ODX_OP_IN_PROGRESS_BACKGROUND;
 	INIT_LIST_HEAD(&op->ended);
 	INIT_WORK(&op->work, odx_ctl_op_work);
-	r = xa_alloc_cyclic(&odx_ctl_ops, &id, op,
-			    XA_LIMIT(1, ODX_CTL_OPS_MAX * 1024),
-			    &odx_ctl_op_next, GFP_KERNEL);
-	if (r < 0) {
-		kfree_sensitive(op);
-		return r;
-	}
 	spin_lock(&odx_ctl_ops_lock);
 	if (odx_ctl_nr_running >= ODX_CTL_OPS_MAX) {
 		spin_unlock(&odx_ctl_ops_lock);
-		xa_erase(&odx_ctl_ops, id);
 		kfree_sensitive(op);
 		return -EAGAIN;
 	}
 	odx_ctl_nr_running++;
 	spin_unlock(&odx_ctl_ops_lock);
+	/* from here on a status request may find it */
+	r = xa_alloc_cyclic(&odx_ctl_ops, &id, op,
+			    XA_LIMIT(1, ODX_CTL_OPS_MAX * 1024),
+			    &odx_ctl_op_next, GFP_KERNEL);
+	if (r < 0) {
+		spin_lock(&odx_ctl_ops_lock);
+		odx_ctl_nr_running--;
+		spin_unlock(&odx_ctl_ops_lock);
+		kfree_sensitive(op);
+		return r;
+	}
 	op->id = id;
 	get_file(file);
 	op->file = file;
