@@ -119,6 +119,9 @@ odx_result "and it reads back equal" \
 	same_as $W/src $((32 * MIB + 65536)) $DEV $((420 * MIB)) $((2 * MIB - 65536))
 
 # --- point in time and change vulnerable -------------------------------------
+# a reload first: the tokens so far would expire (and unpin) at their own
+# time, under this count
+dmsetup table $V | dmsetup reload $V && dmsetup resume $V
 p0=$(pinned)
 tok read $DEV $W/pit pit 0 $((64 * MIB)):$((8 * MIB))
 tok read $DEV $W/cv cv 0 $((72 * MIB)):$((8 * MIB))
