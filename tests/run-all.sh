@@ -5,7 +5,9 @@
 #
 # Environment:
 #   ODX_KERNELS   which kernels run the kselftests (default "debug stock")
-#   ODX_TIMEOUT   per-VM timeout in seconds (default 2400)
+#   ODX_TIMEOUT   per-VM timeout in seconds (default 3600: the debug
+#                 kernel's kselftests take about 35 min next to the stock
+#                 ones on two cores, more on a busy machine)
 #   ODX_KSRC      use this built test kernel tree instead of building or
 #                 finding the one tests/kernel/build.sh describes
 set -uo pipefail
@@ -13,7 +15,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 kernels=${ODX_KERNELS:-debug stock}
-tmo=${ODX_TIMEOUT:-2400}
+tmo=${ODX_TIMEOUT:-3600}
 res=$top/build/results
 start=$SECONDS
 
