@@ -43,6 +43,40 @@ if [ $rc != 0 ] || [ -n "$reports" ]; then
 	fail=1
 fi
 
+# The kernel patch series (tests/kernel/patches), as a submitter would
+# check it: checkpatch --strict on each patch.
+pfiles=$(ls tests/kernel/patches/*.patch 2>/dev/null)
+if [ -n "$pfiles" ]; then
+	echo "lint: checkpatch --strict over $(echo "$pfiles" | wc -w) kernel patches"
+	# shellcheck disable=SC2086
+	if ! "$cp" --no-tree --strict --quiet --show-types $pfiles; then
+		fail=1
+	fi
+fi
+
+# The REQ_OP_COPY code (odx-copybio.c) is compiled only against a kernel
+# with the series: W=1 and sparse against the built test kernel too, when
+# there is one (ODX_KSRC, or the cache; make check builds it).
+ksrc=${ODX_KSRC:-}
+if [ -z "$ksrc" ]; then
+	for t in "${ODX_CACHE:-$HOME/.cache/dm-odx}"/kernel-*/linux-source-6.12; do
+		[ -f "$t/../.built" ] && ksrc=$t
+	done
+fi
+if [ -n "$ksrc" ]; then
+	echo "lint: W=1 and sparse (C=2) build against the test kernel $ksrc"
+	rm -rf build/lint-build-test
+	log=$(W=1 C=2 tests/shadow-build.sh "$ksrc" build/lint-build-test 2>&1)
+	rc=$?
+	reports=$(grep -E 'warning:|error:' <<<"$log")
+	if [ $rc != 0 ] || [ -n "$reports" ]; then
+		echo "${reports:-$log}"
+		fail=1
+	fi
+else
+	echo "lint: no built test kernel: the REQ_OP_COPY code was not compiled (make check builds one)"
+fi
+
 if [ $fail = 0 ]; then
 	echo "lint: clean"
 else
