@@ -347,12 +347,14 @@ static int odx_copy_data(struct odx_xfer *x, u64 t, u64 dst, u64 len)
 
 struct odx_remap_wop {
 	struct odx_wop wop;
-	struct odx_xfer *x;
+	struct odx_xfer *x;	/* NULL: a copy bio */
+	bool pin_src;		/* look the source up and pin it meanwhile */
 	u64 dst;		/* first destination slab */
-	u64 src;		/* first source slab (change vulnerable) */
+	u64 src;		/* first source slab (pin_src) */
 	u32 *pslab;		/* source slabs: pinned ones, or scratch */
 	u32 nr;
 	u32 done;		/* remapped, from the first */
+	int stop;		/* why fewer: -EBUSY being filled, -EMLINK full */
 	int error;
 };
 
@@ -360,11 +362,10 @@ static void odx_remap_fn(struct odx_volume *vol, struct odx_wop *wop)
 {
 	struct odx_remap_wop *rw = container_of(wop, struct odx_remap_wop,
 						wop);
-	bool cv = rw->x->data->type != ODX_TOKEN_PIT;
 	u32 i, pinned = 0, freed, p;
 	int r = 0;
 
-	if (cv) {
+	if (rw->pin_src) {
 		/* pin the source for the length of the remap, as a token would */
 		for (; pinned < rw->nr; pinned++) {
 			p = odx_md_lookup(vol->md, rw->src + pinned);
@@ -373,12 +374,16 @@ static void odx_remap_fn(struct odx_volume *vol, struct odx_wop *wop)
 				break;
 		}
 		rw->nr = pinned;
+		/* writes that saw the source unpinned land before the copy */
 		synchronize_srcu(&vol->io_srcu);
-		r = odx_copy_token_live(rw->x);
+		if (rw->x)
+			r = odx_copy_token_live(rw->x);
 	}
 	for (i = 0; !r && i < rw->nr; i++) {
-		if (odx_io_busy_slab(vol, rw->dst + i))
+		if (odx_io_busy_slab(vol, rw->dst + i)) {
+			rw->stop = -EBUSY;
 			break;		/* being filled: the data copy waits */
+		}
 		odx_io_changing(vol);
 		p = rw->pslab[i];
 		if (p == ODX_MD_UNMAPPED)
@@ -386,6 +391,7 @@ static void odx_remap_fn(struct odx_volume *vol, struct odx_wop *wop)
 		else
 			r = odx_md_remap(vol->md, rw->dst + i, p, false, &freed);
 		if (r == -EMLINK) {
+			rw->stop = r;
 			r = 0;
 			break;		/* its count is full: copy the data */
 		}
@@ -398,7 +404,7 @@ static void odx_remap_fn(struct odx_volume *vol, struct odx_wop *wop)
 	/* writes on their way to the old slabs finish before the copy */
 	if (rw->done)
 		synchronize_srcu(&vol->io_srcu);
-	if (cv) {
+	if (rw->pin_src) {
 		for (i = 0; i < pinned; i++)
 			if (rw->pslab[i] != ODX_MD_UNMAPPED)
 				odx_md_unpin(vol->md, rw->pslab[i]);
@@ -416,13 +422,14 @@ static int odx_copy_remap(struct odx_xfer *x, const struct odx_src *src,
 	unsigned int shift = odx_copy_shift(x->svol);
 	struct odx_remap_wop rw = {
 		.x = x,
+		.pin_src = x->data->type != ODX_TOKEN_PIT,
 		.dst = dst >> shift,
 		.src = src->offset >> shift,
 		.nr = nr,
 	};
 	u32 *scratch = NULL;
 
-	if (x->data->type == ODX_TOKEN_PIT) {
+	if (!rw.pin_src) {
 		rw.pslab = &ps->pslab[src->pin];
 	} else {
 		scratch = kvmalloc_array(nr, sizeof(u32), GFP_KERNEL);
@@ -439,6 +446,31 @@ static int odx_copy_remap(struct odx_xfer *x, const struct odx_src *src,
 	if (rw.done)
 		x->remapped = true;
 	return rw.error;
+}
+
+int odx_copy_remap_slabs(struct odx_volume *vol, u64 dst, u64 src, u32 nr,
+			 u32 *done)
+{
+	struct odx_remap_wop rw = {
+		.pin_src = true,
+		.dst = dst,
+		.src = src,
+		.nr = min(nr, ODX_COPY_REMAP_BATCH),
+	};
+
+	rw.pslab = kvmalloc_array(rw.nr, sizeof(u32), GFP_NOIO);
+	if (!rw.pslab)
+		return -ENOMEM;
+	odx_token_invalidate_range(&vol->tokens,
+				   dst << odx_copy_shift(vol),
+				   (u64)rw.nr << odx_copy_shift(vol));
+	rw.wop.fn = odx_remap_fn;
+	odx_io_run(vol, &rw.wop);
+	kvfree(rw.pslab);
+	*done = rw.done;
+	if (rw.error)
+		return rw.error;
+	return rw.done ? 0 : (rw.stop ?: -EMLINK);
 }
 
 /* --- the transfer ---------------------------------------------------------- */

@@ -59,6 +59,18 @@ struct odx_xfer {
  */
 int odx_copy_run(struct odx_xfer *x);
 
+/*
+ * Remap whole slabs [@src, @src + @nr) to [@dst, @dst + @nr) of one
+ * volume, at most a batch (4096) at a time, the source pinned meanwhile:
+ * the slab-aligned part of a copy, for the REQ_OP_COPY path. *@done:
+ * remapped, from the first. Returns 0 when some were; when none were,
+ * -EBUSY (the first destination slab is being filled by a write: try
+ * again), -EMLINK (a reference count is full: copy the data), or the
+ * error (-ENOMEM; -EIO and the volume failed).
+ */
+int odx_copy_remap_slabs(struct odx_volume *vol, u64 dst, u64 src, u32 nr,
+			 u32 *done);
+
 int odx_copy_module_init(void);
 void odx_copy_module_exit(void);
 

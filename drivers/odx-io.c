@@ -117,6 +117,11 @@ static bool odx_writes_refused(struct odx_volume *vol)
 	return mode == ODX_MODE_RO || mode == ODX_MODE_FAIL;
 }
 
+bool odx_io_writes_refused(struct odx_volume *vol)
+{
+	return odx_writes_refused(vol);
+}
+
 void odx_io_set_failed(struct odx_volume *vol, const char *why)
 {
 	if (READ_ONCE(vol->mode) == ODX_MODE_FAIL)
@@ -216,6 +221,10 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 		odx_tokens_write(vol, bio);
 		odx_defer(vol, &vol->discards, bio);
 		return DM_MAPIO_SUBMITTED;
+#ifdef ODX_REQ_OP_COPY
+	case REQ_OP_COPY:
+		return odx_copybio_map(vol, bio);
+#endif
 	default:
 		return DM_MAPIO_KILL;
 	}
@@ -784,6 +793,27 @@ static int odx_commit(struct odx_volume *vol)
 	bio_list_merge_init(&vol->deferred, &retry);
 	spin_unlock_irq(&vol->lock);
 	return 0;
+}
+
+struct odx_commit_wop {
+	struct odx_wop wop;
+	int error;
+};
+
+static void odx_commit_fn(struct odx_volume *vol, struct odx_wop *wop)
+{
+	struct odx_commit_wop *cw = container_of(wop, struct odx_commit_wop,
+						 wop);
+
+	cw->error = odx_commit(vol);
+}
+
+int odx_io_commit(struct odx_volume *vol)
+{
+	struct odx_commit_wop cw = { .wop.fn = odx_commit_fn };
+
+	odx_io_run(vol, &cw.wop);
+	return cw.error;
 }
 
 static void odx_fail_list(struct bio_list *bios, blk_status_t status)

@@ -140,6 +140,7 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->per_io_data_size = sizeof(struct odx_bio);
 	ti->accounts_remapped_io = true;
+	odx_copybio_setup(ot);
 	ti->private = ot;
 	return 0;
 
@@ -286,6 +287,7 @@ static void odx_io_hints(struct dm_target *ti, struct queue_limits *limits)
 	unsigned int slab_bytes = ot->geo.slab_sectors << SECTOR_SHIFT;
 
 	limits->max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT;
+	odx_copybio_limits(ot, limits);
 	if (odx_feature(&ot->features, ODX_FEAT_IGNORE_DISCARD)) {
 		limits->max_hw_discard_sectors = 0;
 		return;
@@ -329,6 +331,9 @@ static int __init dm_odx_init(void)
 
 	if (r)
 		return r;
+	r = odx_copybio_module_init();
+	if (r)
+		goto bad_copybio;
 	r = odx_ctl_init();
 	if (r)
 		goto bad_ctl;
@@ -342,6 +347,8 @@ static int __init dm_odx_init(void)
 bad_target:
 	odx_ctl_exit();
 bad_ctl:
+	odx_copybio_module_exit();
+bad_copybio:
 	odx_io_module_exit();
 	return r;
 }
@@ -350,6 +357,7 @@ static void __exit dm_odx_exit(void)
 {
 	dm_unregister_target(&odx_target_type);
 	odx_ctl_exit();
+	odx_copybio_module_exit();
 	odx_io_module_exit();
 }
 

@@ -21,6 +21,17 @@
 
 struct dm_kcopyd_client;
 
+/*
+ * The kernel has a block-layer copy operation (REQ_OP_COPY, copy limits,
+ * copy_file_range() on block devices) and device-mapper routes it to
+ * targets that opt in: the project's kernel patch series, or a kernel
+ * with an equivalent. Detected from the headers, never assumed: without
+ * it the module is what it was, and copies go through the token ioctls.
+ */
+#if defined(HAVE_BLKDEV_COPY_OFFLOAD) && defined(HAVE_DM_COPY_OFFLOAD)
+#define ODX_REQ_OP_COPY 1
+#endif
+
 enum odx_mode {
 	ODX_MODE_RW,
 	ODX_MODE_RO,			/* read_only, or metadata read-only */
@@ -121,6 +132,10 @@ struct odx_bio {
 	int srcu_idx;			/* -1: no io_srcu held */
 	sector_t sector;		/* bi_sector before odx_remap() */
 	struct odx_alloc *alloc;	/* a whole-slab write to a new slab */
+#ifdef ODX_REQ_OP_COPY
+	struct work_struct copy_work;	/* a copy bio (odx-copybio.c) */
+	struct odx_volume *copy_vol;
+#endif
 };
 
 /* odx-io.c */
@@ -139,7 +154,17 @@ void odx_io_changing(struct odx_volume *vol);
 bool odx_io_busy_slab(struct odx_volume *vol, u64 vslab);
 /* Any process context: drop a token's pin (odx_md_unpin(), then commit). */
 void odx_io_unpin(struct odx_volume *vol, u32 pslab);
+/* Process context: commit the metadata (as a flush does), in the worker. */
+int odx_io_commit(struct odx_volume *vol);
+bool odx_io_writes_refused(struct odx_volume *vol);
 int odx_io_module_init(void);
 void odx_io_module_exit(void);
+
+/* odx-copybio.c: REQ_OP_COPY bios (a no-op without ODX_REQ_OP_COPY) */
+void odx_copybio_setup(struct odx_volume *vol);
+void odx_copybio_limits(struct odx_volume *vol, struct queue_limits *limits);
+int odx_copybio_map(struct odx_volume *vol, struct bio *bio);
+int odx_copybio_module_init(void);
+void odx_copybio_module_exit(void);
 
 #endif
