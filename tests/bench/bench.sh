@@ -3,12 +3,26 @@
 # dm-thin on the same backing disks, same slab/block size, same run; each
 # result printed with its ratio to dm-linear and to dm-thin. Timings, not
 # tests: nothing here passes or fails on a number.
-# ODX_BENCH_ONLY=io or =copy runs one of the two tables;
+# ODX_BENCH_ONLY=io, =copy or =cfr runs one of the three tables (cfr:
+# copy_file_range, in a second VM on the test kernel, which has
+# REQ_OP_COPY; ODX_KSRC names a built one);
 # ODX_BENCH_RUNTIME sets the seconds of each fio run (15).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 make -s build/stock/dm-odx.ko odxctl
-exec tests/vm/run.sh --kernel stock --disk 512M --disk 4G --timeout 3600 \
-	--out build/vm/bench -- env ODX_BENCH_ONLY="${ODX_BENCH_ONLY:-}" \
-	ODX_BENCH_RUNTIME="${ODX_BENCH_RUNTIME:-15}" bash tests/bench/bench-guest.sh
+only=${ODX_BENCH_ONLY:-}
+if [ "$only" != cfr ]; then
+	tests/vm/run.sh --kernel stock --disk 512M --disk 4G --timeout 3600 \
+		--out build/vm/bench -- env ODX_BENCH_ONLY="$only" \
+		ODX_BENCH_RUNTIME="${ODX_BENCH_RUNTIME:-15}" bash tests/bench/bench-guest.sh
+fi
+[ -z "$only" ] || [ "$only" = cfr ] || exit 0
+# copy_file_range needs the test kernel (the REQ_OP_COPY patch series)
+ksrc=${ODX_KSRC:-$(tests/kernel/build.sh)}
+make -s build/debug/dm-odx.ko KSRC="$ksrc"
+gcc -O2 -Wall -o build/odx_cfr tests/selftests/dm-odx/odx_cfr.c
+tests/vm/run.sh --kernel debug --ksrc "$ksrc" --append kunit.enable=0 \
+	--disk 512M --disk 4G --timeout 3600 --out build/vm/bench-cfr -- \
+	env ODX_BENCH_ONLY=cfr ODX_CFR="$top/build/odx_cfr" \
+	bash tests/bench/bench-guest.sh

@@ -4,7 +4,8 @@
 # its metadata and data devices with dm-log-writes while a workload of
 # known content runs (writes, overwrites, discards, write-zeroes, fsync,
 # FUA writes, periodic commits, offload copies by remapping and by data
-# copy, copy on write), then replay the log to the mark after
+# copy, copy on write, and copy_file_range() copies where the kernel has
+# REQ_OP_COPY), then replay the log to the mark after
 # every fsync / FUA write and to more entries in between (half of them
 # just before or after a superblock write, the commit point), activate the
 # volume on each replayed state, and check that it activates, that every
@@ -159,6 +160,17 @@ xcopy() {
 	mark
 }
 
+# ccopy SRC DST COUNT: copy_file_range() of COUNT blocks on the volume
+# (REQ_OP_COPY: whole slabs remapped, partial ends read and written by the
+# block layer); unlike an offload write it does not flush
+ccopy() {
+	OP=$((OP + 1))
+	"$ODX_CFR" $DEV $(($1 * 4096)) $DEV $(($2 * 4096)) $(($3 * 4096)) \
+		>> $W/ops.err 2>&1 || FAILED="$FAILED ccopy$OP"
+	echo "$OP Y $2 $3 $1" >> $W/ops
+	mark
+}
+
 # fsync the volume: a REQ_PREFLUSH
 flush() {
 	OP=$((OP + 1))
@@ -243,6 +255,18 @@ workload() {
 	xcopy $(((3 * M + 40) * S)) $(((3 * M + 300) * S)) $((2 * S))
 	w $(((3 * M + 40) * S + 1)) 1
 	flush
+	# copy_file_range, where the kernel has REQ_OP_COPY: 3 whole slabs
+	# (remapped), then 37 blocks between equally misaligned ranges (a
+	# remapped slab between two partial ends), each followed by a write
+	# into its source or destination and no flush until the end, so that
+	# crash points fall between a copy and its commit
+	if [ "$COPY" = 1 ]; then
+		ccopy $(((2 * M + 500) * S)) $(((4 * M + 24) * S)) $((3 * S))
+		w $(((4 * M + 25) * S + 2)) 1
+		ccopy $(((3 * M + 40) * S + 3)) $(((4 * M + 28) * S + 3)) $((2 * S + 5))
+		w $(((3 * M + 40) * S + 4)) 1
+		flush
+	fi
 }
 
 odx_zero "$REC" 0 $((META_MIB + DATA_MIB)) &&
@@ -257,6 +281,12 @@ odx_zero "$REC" 0 $((META_MIB + DATA_MIB)) &&
 : > $W/ops
 WZ=$(cat "/sys/block/dm-$(dmsetup info -c --noheadings -o minor $V)/queue/write_zeroes_max_bytes")
 odx_diag "write_zeroes_max_bytes of the volume: $WZ"
+COPY=0
+if [ -n "$(odx_copy_max $V)" ] && [ "$(odx_copy_max $V)" != 0 ]; then
+	COPY=1
+	odx_cfr_tool $W || ktap_exit_fail_msg "cannot build odx_cfr"
+fi
+odx_diag "copy_file_range copies (REQ_OP_COPY): $([ $COPY = 1 ] && echo yes || echo "no: the kernel has no copy operation")"
 mark	# op0: the volume exists
 workload
 dmsetup remove --retry $V || FAILED="$FAILED remove"

@@ -261,3 +261,25 @@ tok_wait() {
 		sleep 0.2
 	done
 }
+
+# --- REQ_OP_COPY and copy_file_range ------------------------------------------
+
+# odx_cfr_tool DIR: $ODX_CFR, the odx_cfr helper (copy_file_range): next to
+# the scripts when installed; in the repository, built in DIR
+odx_cfr_tool() {
+	ODX_CFR=${ODX_CFR:-$ksft_dir/odx_cfr}
+	[ -x "$ODX_CFR" ] && return 0
+	ODX_CFR=$1/odx_cfr
+	cc -O2 -Wall -D_GNU_SOURCE -o "$ODX_CFR" "$ksft_dir/odx_cfr.c"
+}
+
+# odx_queue NAME ATTR: /sys/block/<dm-N of NAME>/queue/ATTR (the path)
+odx_queue() {
+	echo "/sys/block/dm-$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')/queue/$2"
+}
+
+# odx_copy_max NAME: the device's queue/copy_max_bytes; empty when the
+# kernel has no block-layer copy operation
+odx_copy_max() {
+	cat "$(odx_queue "$1" copy_max_bytes)" 2>/dev/null
+}

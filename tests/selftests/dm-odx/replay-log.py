@@ -170,13 +170,14 @@ def read_ops(path):
     with open(path) as f:
         for line in f:
             f = line.split()
-            # an offload copy (X) has a fifth field: its source block
+            # a copy (X: offload write, Y: copy_file_range) has a fifth
+            # field: its source block
             op, kind, blk, count = f[:4]
             src = int(f[4]) if len(f) > 4 else -1
             ops.append((int(op), kind, int(blk), int(count), src))
     for i, o in enumerate(ops):
-        if o[0] != i + 1 or o[1] not in "WUZOFCX" or \
-                (o[1] == "X") != (o[4] >= 0):
+        if o[0] != i + 1 or o[1] not in "WUZOFCXY" or \
+                (o[1] in "XY") != (o[4] >= 0):
             sys.exit("%s: bad operation line %d: %s" % (path, i + 1, o))
     return ops
 
@@ -252,6 +253,8 @@ def check_point(log, ops, n, dev, used, total, out):
        are durable once it completed. Each destination block gets the
        value its source block had when the copy ran (the workload runs one
        operation at a time, so that is the source's last value).
+     - A copy_file_range() copy (Y) gets its values the same way but
+       flushes nothing: like a write, it is durable after the next fsync.
      - Each 4 KiB block must hold exactly one of the values written to it
        (zeros for a discard, and before the first write): the value of its
        last durable operation (zeros if none), or the value of a later
@@ -284,7 +287,7 @@ def check_point(log, ops, n, dev, used, total, out):
             for b in range(blk, blk + count):
                 versions.setdefault(b, [(0, 0)]).append(
                     (op, (b, op) if kind in "WU" else 0))
-        elif kind == "X":
+        elif kind in "XY":
             vals = [versions.get(src + i, [(0, 0)])[-1][1]
                     for i in range(count)]
             for i, v in enumerate(vals):
@@ -297,7 +300,7 @@ def check_point(log, ops, n, dev, used, total, out):
     # slabs a write may have mapped and no durable whole discard unmapped
     may_map = set()
     for op, kind, blk, count, _ in ops[:last]:
-        if kind in "WUOX":
+        if kind in "WUOXY":
             may_map.update(range(blk // SLAB_BLOCKS,
                                  (blk + count - 1) // SLAB_BLOCKS + 1))
         elif kind == "Z" and durable(op):
