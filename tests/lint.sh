@@ -45,11 +45,16 @@ fi
 
 # The kernel patch series (tests/kernel/patches), as a submitter would
 # check it: checkpatch --strict on each patch.
-pfiles=$(ls tests/kernel/patches/*.patch 2>/dev/null)
+pfiles=$(ls "$top"/tests/kernel/patches/*.patch 2>/dev/null)
+cpabs=$(realpath "$cp")
 if [ -n "$pfiles" ]; then
 	echo "lint: checkpatch --strict over $(echo "$pfiles" | wc -w) kernel patches"
+	# from outside this repository: run inside a git work tree,
+	# checkpatch reports a patch's blank context lines as trailing
+	# whitespace
 	# shellcheck disable=SC2086
-	if ! "$cp" --no-tree --strict --quiet --show-types $pfiles; then
+	if ! (cd / && "$cpabs" --no-tree --strict --quiet --show-types \
+		$pfiles); then
 		fail=1
 	fi
 fi

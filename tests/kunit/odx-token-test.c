@@ -212,7 +212,7 @@ static void odx_token_decode_reject_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, odx_token_decode(&bad, 512, &out),
 			-EPROTONOSUPPORT);
 	bad = tok;
-	bad.type = cpu_to_le32(ODX_TOKEN_PIT);
+	bad.type = (__force __be32)cpu_to_le32(ODX_TOKEN_PIT);
 	KUNIT_EXPECT_EQ(test, odx_token_decode(&bad, 512, &out),
 			-EPROTONOSUPPORT);
 	bad = tok;
