@@ -59,7 +59,8 @@ declare -A R
 TARGETS="linear thin odx odx-sz"
 ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
 
-if [ "${ODX_BENCH_ONLY:-}" != copy ]; then
+only=${ODX_BENCH_ONLY:-}
+if [ -z "$only" ] || [ "$only" = io ]; then
 
 run_case() {
 	local name=$1 unit=$2 prep=$3 t
@@ -118,7 +119,6 @@ echo "(IOPS; MiB/s for the sequential write; seconds for blkdiscard. Ratios > 1:
 echo " dm-odx is faster. odx-sz: dm-odx with skip_zeroing. TCG guest, $RUNTIME s runs.)"
 fi
 
-[ "${ODX_BENCH_ONLY:-}" = io ] && exit 0
 
 # --- copy_file_range: 1 GiB on the test kernel (REQ_OP_COPY) --------------------
 # Only on a kernel with the block-layer copy operation (the project's test
@@ -131,7 +131,7 @@ fi
 # slab-aligned (all remapped), equally misaligned by 4 KiB (remapped but
 # for the two partial ends) and unaligned (read and written by the block
 # layer, no page cache).
-if [ "${ODX_BENCH_ONLY:-}" = cfr ]; then
+if [ "$only" = cfr ]; then
 	GIB=$((1024 * 1024 * 1024))
 	secs() { printf '%.3f' "$(echo "$(date +%s.%N) - $1" | bc)"; }
 	# cfr_time SRC_OFF DST_OFF LEN: seconds of copy_file_range + sync
@@ -160,7 +160,7 @@ if [ "${ODX_BENCH_ONLY:-}" = cfr ]; then
 		for i in $(seq 0 15); do
 			dd if=/tmp/src of=/dev/mapper/b bs=1M seek=$((i * 64)) oflag=direct status=none
 		done
-		q=/sys/block/$(basename "$(readlink -f /dev/mapper/b)")/queue/copy_max_bytes
+		q=/sys/block/dm-$(dmsetup info -c --noheadings -o minor b | tr -d ' ')/queue/copy_max_bytes
 		echo "# $t: copy_max_bytes $(cat "$q")"
 		if [ $t = odx ]; then
 			echo 0 > "$q"
@@ -182,8 +182,9 @@ if [ "${ODX_BENCH_ONLY:-}" = cfr ]; then
 		else
 			F[fallback,$t]=$(cfr_time 0 $GIB $GIB)
 		fi
-		cmp -s -n $GIB <(dd if=/dev/mapper/b bs=1M count=1024 iflag=direct status=none) \
-			<(dd if=/dev/mapper/b bs=1M skip=1024 count=1024 iflag=direct status=none) ||
+		# (a sample: reading GiBs costs minutes on this kernel)
+		cmp -s <(dd if=/dev/mapper/b bs=1M skip=960 count=64 iflag=direct status=none) \
+			<(dd if=/dev/mapper/b bs=1M skip=1984 count=64 iflag=direct status=none) ||
 			echo "warning: the copy on $t does not read back equal"
 		teardown
 	done
@@ -208,6 +209,8 @@ if [ "${ODX_BENCH_ONLY:-}" = cfr ]; then
 	echo " The misaligned and unaligned copies are 1 GiB - 4 KiB.)"
 	exit 0
 fi
+
+[ -z "$only" ] || [ "$only" = copy ] || exit 0
 
 # --- copies: 1 GiB by offload (odxctl copy) against dd in the same run ----
 # The volume is 4 GiB over the 4 GiB data disk: the source is the first
