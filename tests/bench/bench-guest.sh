@@ -59,6 +59,27 @@ declare -A R
 TARGETS="linear thin odx odx-sz"
 ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
 
+# setup4g TARGET: /dev/mapper/b, 4 GiB of TARGET (linear, thin, odx) over
+# the data disk, its first GiB filled with 16 copies of /tmp/src (64 MiB)
+GIB=$((1024 * 1024 * 1024))
+setup4g() {
+	local i
+	wipe
+	case $1 in
+	linear) echo "0 $((4 * GIB / 512)) linear $DATA 0" | dmsetup create b ;;
+	thin)
+		echo "0 $(blockdev --getsz $DATA) thin-pool $META $DATA $SLAB 0" |
+			dmsetup create b-pool
+		dmsetup message b-pool 0 "create_thin 0"
+		echo "0 $((4 * GIB / 512)) thin /dev/mapper/b-pool 0" | dmsetup create b ;;
+	odx) echo "0 $((4 * GIB / 512)) odx $META $DATA $SLAB" | dmsetup create b ;;
+	esac
+	for i in $(seq 0 15); do
+		dd if=/tmp/src of=/dev/mapper/b bs=1M seek=$((i * 64)) oflag=direct status=none
+	done
+}
+secs() { printf '%.3f' "$(echo "$(date +%s.%N) - $1" | bc)"; }
+
 only=${ODX_BENCH_ONLY:-}
 if [ -z "$only" ] || [ "$only" = io ]; then
 
@@ -132,8 +153,6 @@ fi
 # for the two partial ends) and unaligned (read and written by the block
 # layer, no page cache).
 if [ "$only" = cfr ]; then
-	GIB=$((1024 * 1024 * 1024))
-	secs() { printf '%.3f' "$(echo "$(date +%s.%N) - $1" | bc)"; }
 	# cfr_time SRC_OFF DST_OFF LEN: seconds of copy_file_range + sync
 	cfr_time() {
 		local start
@@ -147,19 +166,7 @@ if [ "$only" = cfr ]; then
 	declare -A F
 	dd if=/dev/urandom of=/tmp/src bs=1M count=64 status=none
 	for t in linear thin odx; do
-		wipe
-		case $t in
-		linear) echo "0 $((4 * GIB / 512)) linear $DATA 0" | dmsetup create b ;;
-		thin)
-			echo "0 $(blockdev --getsz $DATA) thin-pool $META $DATA $SLAB 0" |
-				dmsetup create b-pool
-			dmsetup message b-pool 0 "create_thin 0"
-			echo "0 $((4 * GIB / 512)) thin /dev/mapper/b-pool 0" | dmsetup create b ;;
-		odx) echo "0 $((4 * GIB / 512)) odx $META $DATA $SLAB" | dmsetup create b ;;
-		esac
-		for i in $(seq 0 15); do
-			dd if=/tmp/src of=/dev/mapper/b bs=1M seek=$((i * 64)) oflag=direct status=none
-		done
+		setup4g $t
 		q=/sys/block/dm-$(dmsetup info -c --noheadings -o minor b | tr -d ' ')/queue/copy_max_bytes
 		echo "# $t: copy_max_bytes $(cat "$q")"
 		if [ $t = odx ]; then
@@ -173,11 +180,7 @@ if [ "$only" = cfr ]; then
 				<(dd if=/dev/mapper/b bs=1M iflag=direct,skip_bytes skip=$((3 * GIB + 4096)) status=none) ||
 				echo "warning: the misaligned copy does not read back equal"
 			dmsetup remove b
-			wipe
-			echo "0 $((4 * GIB / 512)) odx $META $DATA $SLAB" | dmsetup create b
-			for i in $(seq 0 15); do
-				dd if=/tmp/src of=/dev/mapper/b bs=1M seek=$((i * 64)) oflag=direct status=none
-			done
+			setup4g odx
 			F[unaligned,odx]=$(cfr_time 4096 $((GIB + 8192)) $((GIB - 4096)))
 		else
 			F[fallback,$t]=$(cfr_time 0 $GIB $GIB)
@@ -215,24 +218,10 @@ fi
 # --- copies: 1 GiB by offload (odxctl copy) against dd in the same run ----
 # The volume is 4 GiB over the 4 GiB data disk: the source is the first
 # GiB, each copy goes to a GiB of its own. dd copies with direct I/O.
-GIB=$((1024 * 1024 * 1024))
-secs() { printf '%.3f' "$(echo "$(date +%s.%N) - $1" | bc)"; }
 declare -A C
 for t in linear thin odx; do
-	wipe
-	case $t in
-	linear) echo "0 $((4 * GIB / 512)) linear $DATA 0" | dmsetup create b ;;
-	thin)
-		echo "0 $(blockdev --getsz $DATA) thin-pool $META $DATA $SLAB 0" |
-			dmsetup create b-pool
-		dmsetup message b-pool 0 "create_thin 0"
-		echo "0 $((4 * GIB / 512)) thin /dev/mapper/b-pool 0" | dmsetup create b ;;
-	odx) echo "0 $((4 * GIB / 512)) odx $META $DATA $SLAB" | dmsetup create b ;;
-	esac
 	dd if=/dev/urandom of=/tmp/src bs=1M count=64 status=none
-	for i in $(seq 0 15); do
-		dd if=/tmp/src of=/dev/mapper/b bs=1M seek=$((i * 64)) oflag=direct status=none
-	done
+	setup4g $t
 	start=$(date +%s.%N)
 	dd if=/dev/mapper/b of=/dev/mapper/b bs=1M count=1024 seek=3072 \
 		iflag=direct oflag=direct status=none

@@ -67,32 +67,6 @@ cfr() {
 	return 0
 }
 
-# expect PATTERN: the last output matches the extended regex PATTERN
-expect() {
-	grep -Eq "^($1)\$" <<<"$OUT"
-}
-
-# same FILE FILE_OFFSET DEV DEV_OFFSET LENGTH (bytes): equal contents
-same() {
-	cmp -s -n "$5" <(dd if="$1" bs=4096 iflag=skip_bytes,count_bytes \
-				skip="$2" count="$5" status=none) \
-		<(dd if="$3" bs=1M iflag=direct,skip_bytes,count_bytes \
-			skip="$4" count="$5" status=none)
-}
-
-# all CMD... [-- CMD...]...: every command succeeds
-all() {
-	local cmd=()
-	for a in "$@" --; do
-		if [ "$a" = -- ]; then
-			"${cmd[@]}" || return 1
-			cmd=()
-		else
-			cmd+=("$a")
-		fi
-	done
-}
-
 # --- what the volume advertises ---------------------------------------------
 gran=$(cat "$(odx_queue $V copy_granularity)")
 hw=$(cat "$(odx_queue $V copy_max_hw_bytes)")
@@ -110,7 +84,7 @@ rc=$?
 odx_diag "xfs_io copy_range: exit $rc $out"
 odx_result "xfs_io copy_range of 64 MiB, slab-aligned: succeeds" test $rc = 0
 odx_result "xfs_io copy: reads back equal" \
-	same $W/src 0 $DEV $((256 * MIB)) $((64 * MIB))
+	same_as $W/src 0 $DEV $((256 * MIB)) $((64 * MIB))
 odx_result "xfs_io copy: used slabs unchanged ($used -> $(odx_used_slabs $V))" \
 	test "$(odx_used_slabs $V)" = "$used"
 odx_result "xfs_io copy: 1024 more shared slabs ($sh -> $(shared))" \
@@ -122,7 +96,7 @@ cfr $DEV $((64 * MIB)) $DEV $((512 * MIB)) $((32 * MIB))
 odx_result "copy_file_range of 32 MiB, slab-aligned: one call copies all" \
 	expect "ok copied $((32 * MIB)) calls 1"
 odx_result "copy_file_range: reads back equal" \
-	same $W/src $((64 * MIB)) $DEV $((512 * MIB)) $((32 * MIB))
+	same_as $W/src $((64 * MIB)) $DEV $((512 * MIB)) $((32 * MIB))
 odx_result "copy_file_range: used unchanged, 512 more shared ($used/$sh -> $(odx_used_slabs $V)/$(shared))" \
 	test "$(odx_used_slabs $V) $(shared)" = "$used $((sh + 512))"
 
@@ -132,9 +106,9 @@ used=$(odx_used_slabs $V)
 sh=$(shared)
 dd if=$W/new of=$DEV bs=1M seek=$((256 + 3)) oflag=direct status=none
 odx_result "a write into the copy lands there" \
-	same $W/new 0 $DEV $((259 * MIB)) $MIB
+	same_as $W/new 0 $DEV $((259 * MIB)) $MIB
 odx_result "and leaves the source alone" \
-	same $W/src 0 $DEV 0 $((64 * MIB))
+	same_as $W/src 0 $DEV 0 $((64 * MIB))
 odx_result "16 slabs copied on write: used +16, shared -16" \
 	test "$(odx_used_slabs $V) $(shared)" = "$((used + 16)) $((sh - 16))"
 
@@ -146,7 +120,7 @@ cfr $DEV $((MIB + 4096)) $DEV $((600 * MIB + 12288)) $((5 * MIB + 8192))
 odx_result "unaligned 5 MiB + 8 KiB: copied" \
 	expect "ok copied $((5 * MIB + 8192)) calls 1"
 odx_result "unaligned: reads back equal, zeros around it" \
-	all same $W/src $((MIB + 4096)) $DEV $((600 * MIB + 12288)) $((5 * MIB + 8192)) -- \
+	all same_as $W/src $((MIB + 4096)) $DEV $((600 * MIB + 12288)) $((5 * MIB + 8192)) -- \
 	odx_is_zero $DEV $((600 * MIB)) 12288 -- \
 	odx_is_zero $DEV $((605 * MIB + 20480)) $((MIB - 20480))
 odx_result "unaligned: no slab shared ($sh -> $(shared))" test "$(shared)" = "$sh"
@@ -160,7 +134,7 @@ cfr $DEV $((96 * MIB + 4096)) $DEV $((700 * MIB + 4096)) $((8 * MIB))
 odx_result "equally misaligned 8 MiB: copied" \
 	expect "ok copied $((8 * MIB)) calls 1"
 odx_result "equally misaligned: reads back equal" \
-	same $W/src $((96 * MIB + 4096)) $DEV $((700 * MIB + 4096)) $((8 * MIB))
+	same_as $W/src $((96 * MIB + 4096)) $DEV $((700 * MIB + 4096)) $((8 * MIB))
 odx_result "equally misaligned: 127 slabs shared, 2 new ($used/$sh -> $(odx_used_slabs $V)/$(shared))" \
 	test "$(odx_used_slabs $V) $(shared)" = "$((used + 2)) $((sh + 127))"
 
@@ -183,7 +157,7 @@ sh=$(shared)
 cfr $LDEV $((104 * MIB)) $LDEV $((800 * MIB)) $((8 * MIB))
 odx_result "dm-linear over the volume: offloads too (copy_max_bytes $(odx_copy_max $L)), reads back equal" \
 	all expect "ok copied $((8 * MIB)) calls 1" -- \
-	same $W/src $((104 * MIB)) $DEV $((800 * MIB)) $((8 * MIB))
+	same_as $W/src $((104 * MIB)) $DEV $((800 * MIB)) $((8 * MIB))
 odx_result "dm-linear over the volume: a remap below (used/shared $used/$sh -> $(odx_used_slabs $V)/$(shared))" \
 	test "$(odx_used_slabs $V) $(shared)" = "$used $((sh + 128))"
 dmsetup remove --retry $L
@@ -196,7 +170,7 @@ echo "0 $((1024 * 2048)) odx /dev/mapper/$V2-meta /dev/mapper/$V2-data 128" |
 cfr $DEV 0 $DEV2 0 $((16 * MIB))
 odx_result "to another volume: copied (a data copy), reads back equal" \
 	all expect "ok copied $((16 * MIB)) calls [0-9]+" -- \
-	same $W/src 0 $DEV2 0 $((16 * MIB))
+	same_as $W/src 0 $DEV2 0 $((16 * MIB))
 odx_result "to another volume: 256 slabs used there, none shared" \
 	test "$(odx_used_slabs $V2) $(odx_field $V2 4)" = "256 0"
 dmsetup remove --retry $V2 && odx_check_meta /dev/mapper/$V2-meta
@@ -206,13 +180,13 @@ dmsetup remove --retry $V2-data
 cfr $DEV $((16 * MIB)) "$PLAIN" 0 $((8 * MIB))
 odx_result "to a plain disk: copied, reads back equal" \
 	all expect "ok copied $((8 * MIB)) calls [0-9]+" -- \
-	same $W/src $((16 * MIB)) "$PLAIN" 0 $((8 * MIB))
+	same_as $W/src $((16 * MIB)) "$PLAIN" 0 $((8 * MIB))
 used=$(odx_used_slabs $V)
 sh=$(shared)
 cfr "$PLAIN" 0 $DEV $((900 * MIB)) $((8 * MIB))
 odx_result "from a plain disk: copied, reads back equal, written (used +128, shared $sh -> $(shared))" \
 	all expect "ok copied $((8 * MIB)) calls [0-9]+" -- \
-	same $W/src $((16 * MIB)) $DEV $((900 * MIB)) $((8 * MIB)) -- \
+	same_as $W/src $((16 * MIB)) $DEV $((900 * MIB)) $((8 * MIB)) -- \
 	test "$(odx_used_slabs $V) $(shared)" = "$((used + 128)) $sh"
 
 # --- the offload turned off -----------------------------------------------------
@@ -226,7 +200,7 @@ sh=$(shared)
 cfr $DEV $((16 * MIB)) $DEV $((850 * MIB)) $((16 * MIB))
 odx_result "copy_max_bytes 0: copied by reading and writing, equal, nothing shared ($used/$sh -> $(odx_used_slabs $V)/$(shared))" \
 	all expect "ok copied $((16 * MIB)) calls [0-9]+" -- \
-	same $W/src $((16 * MIB)) $DEV $((850 * MIB)) $((16 * MIB)) -- \
+	same_as $W/src $((16 * MIB)) $DEV $((850 * MIB)) $((16 * MIB)) -- \
 	test "$(odx_used_slabs $V) $(shared)" = "$((used + 256)) $sh"
 echo 1073741824 > "$q"
 used=$(odx_used_slabs $V)
@@ -234,7 +208,7 @@ sh=$(shared)
 cfr $DEV $((112 * MIB)) $DEV $((870 * MIB)) $((16 * MIB))
 odx_result "copy_max_bytes back to 1 GiB: a remap again (used/shared $used/$sh -> $(odx_used_slabs $V)/$(shared))" \
 	all expect "ok copied $((16 * MIB)) calls 1" -- \
-	same $W/src $((112 * MIB)) $DEV $((870 * MIB)) $((16 * MIB)) -- \
+	same_as $W/src $((112 * MIB)) $DEV $((870 * MIB)) $((16 * MIB)) -- \
 	test "$(odx_used_slabs $V) $(shared)" = "$used $((sh + 256))"
 
 # --- tokens -----------------------------------------------------------------------
@@ -293,7 +267,7 @@ while kill -0 $fio_pid 2>/dev/null; do
 	cfr $DEV $((768 * MIB + 8192)) $DEV $((960 * MIB + 8192)) $((8 * MIB))
 	expect "ok copied $((8 * MIB)) calls 1" || bad=$((bad + 1))
 	cfr $DEV $((32 * MIB)) $DEV $((992 * MIB)) $((16 * MIB))
-	same $W/src $((32 * MIB)) $DEV $((992 * MIB)) $((16 * MIB)) ||
+	same_as $W/src $((32 * MIB)) $DEV $((992 * MIB)) $((16 * MIB)) ||
 		{ odx_diag "round $copies: the idle range's copy differs"; bad=$((bad + 1)); }
 	copies=$((copies + 1))
 done
@@ -315,8 +289,8 @@ sync $DEV
 dmsetup remove --retry $V && odx_check_meta "$META"
 odx_loadvol $V 1024 128 || ktap_exit_fail_msg "cannot load the volume again"
 odx_result "after a flush and a reload the copies are there" \
-	all same $W/src 0 $DEV $((256 * MIB)) $((64 * MIB)) -- \
-	same $W/src $((96 * MIB + 4096)) $DEV $((700 * MIB + 4096)) $((8 * MIB))
+	all same_as $W/src 0 $DEV $((256 * MIB)) $((64 * MIB)) -- \
+	same_as $W/src $((96 * MIB + 4096)) $DEV $((700 * MIB + 4096)) $((8 * MIB))
 odx_diag "before the last copy: $sum"
 
 odx_rmvol $V

@@ -200,6 +200,29 @@ odx_is_zero() {
 		skip="$2" count="$3" status=none) /dev/zero
 }
 
+# all CMD... [-- CMD...]...: every command succeeds (one result for many
+# checks)
+all() {
+	local a cmd=()
+	for a in "$@" --; do
+		if [ "$a" = -- ]; then
+			"${cmd[@]}" || return 1
+			cmd=()
+		else
+			cmd+=("$a")
+		fi
+	done
+}
+
+# same_as FILE FILE_OFFSET DEV DEV_OFFSET LENGTH (bytes): the range of DEV
+# (read with O_DIRECT) holds what the range of FILE holds
+same_as() {
+	cmp -s -n "$5" <(dd if="$1" bs=4096 iflag=skip_bytes,count_bytes \
+				skip="$2" count="$5" status=none) \
+		<(dd if="$3" bs=1M iflag=direct,skip_bytes,count_bytes \
+			skip="$4" count="$5" status=none)
+}
+
 # odx_result "description" COMMAND [ARG...]: one KTAP result, pass if the
 # command succeeds. (odx_result expands its command unquoted, which
 # splits arguments that contain spaces.)

@@ -42,27 +42,6 @@ dd if=$W/src of=$DEV bs=1M oflag=direct status=none ||
 shared() { odx_field $V 4; }
 pinned() { odx_field $V 10; }
 
-# all CMD... [-- CMD...]...: every command succeeds
-all() {
-	local cmd=()
-	for a in "$@" --; do
-		if [ "$a" = -- ]; then
-			"${cmd[@]}" || return 1
-			cmd=()
-		else
-			cmd+=("$a")
-		fi
-	done
-}
-
-# same_as FILE FILE_OFFSET DEV DEV_OFFSET LENGTH (bytes)
-same_as() {
-	cmp -s -n "$5" <(dd if="$1" bs=4096 iflag=skip_bytes,count_bytes \
-				skip="$2" count="$5" status=none) \
-		<(dd if="$3" bs=1M iflag=direct,skip_bytes,count_bytes \
-			skip="$4" count="$5" status=none)
-}
-
 # --- an aligned copy is a remap ---------------------------------------------
 used=$(odx_used_slabs $V)
 sh=$(shared)
