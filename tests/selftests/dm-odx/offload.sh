@@ -173,8 +173,9 @@ fio_pid=$!
 copies=0
 bad=0
 while kill -0 $fio_pid 2>/dev/null; do
-	# 5 s of inactivity: the rounds' pins do not pile up
-	tok read $DEV $W/f pit 5 $((768 * MIB)):$((16 * MIB))
+	# 30 s of inactivity: the rounds' pins do not pile up (5 s expired
+	# between the read and the writes on a busy debug kernel)
+	tok read $DEV $W/f pit 30 $((768 * MIB)):$((16 * MIB))
 	expect "ok bytes .*" || { bad=$((bad + 1)); break; }
 	tok write $DEV $W/f $((896 * MIB)) $((16 * MIB)) 0
 	expect "ok written $((16 * MIB)) result 0" || bad=$((bad + 1))
