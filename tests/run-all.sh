@@ -44,16 +44,6 @@ if ! make -s all modules-test KSRC="$ksrc" > "$res/build.log" 2>&1 ||
 	exit 1
 fi
 
-# vm_failed LABEL RC: on a failure of the VM itself (timeout, crash,
-# kernel splat) record it as a failure
-vm_failed() {
-	case $2 in
-	124) summary+=(--fail "$1=guest timed out") ;;
-	125) summary+=(--fail "$1=guest died") ;;
-	126) summary+=(--fail "$1=kernel reported a problem (build/vm/$1/splats)") ;;
-	esac
-}
-
 # run_vm LABEL KERNEL ARGS...: run in a VM (tests/vm/run.sh ARGS)
 run_vm() {
 	local label=$1 kernel=$2
@@ -62,17 +52,41 @@ run_vm() {
 		--out "build/vm/$label" "$@"
 }
 
+# The summary's own tests: every way a run can go wrong must reach the
+# summary line (tests/ktap_summary_test.py)
+step "the summary's own tests"
+python3 tests/ktap_summary_test.py > "$res/summary-test.tap" 2>&1
+summary+=(--tap "summary self-test=$res/summary-test.tap"
+	  --exit-status "summary self-test=$?")
+grep -v '^ok' "$res/summary-test.tap"
+
+# vm_time LABEL SECONDS: each VM's time, printed where it ends
+vm_time() { echo "# the $1 VM took $2 s"; }
+
 step "KUnit on the test kernel"
 # the boot-time executor prints an empty KTAP run of the built-in suites:
-# keep only what loading the module printed
+# keep only what loading the module printed; the command fails if the
+# module does not load or unload
+vm_start=$SECONDS
 run_vm kunit debug --quiet -- sh -c \
-	'dmesg -C && insmod "$ODX_KO" && rmmod dm_odx; dmesg > "$ODX_OUT/kunit.log"'
-vm_failed kunit $?
+	'dmesg -C; insmod "$ODX_KO" && rmmod dm_odx; rc=$?; dmesg > "$ODX_OUT/kunit.log"; exit $rc'
+kunit_vm=$?
+vm_time kunit $((SECONDS - vm_start))
+# the suites the module must run, from the sources
+suites=$(sed -n 's/^\s*\.name\s*=\s*"\(dm-odx-[a-z0-9-]*\)".*/\1/p' tests/kunit/*.c)
+kunit_parse=0
 if [ -s build/vm/kunit/kunit.log ]; then
 	python3 "$ksrc/tools/testing/kunit/kunit.py" parse \
 		--json="$res/kunit.json" "$top/build/vm/kunit/kunit.log" > "$res/kunit.txt" 2>&1
+	kunit_parse=$?
 	grep -E '^\[|Testing complete|FAILED|CRASHED' "$res/kunit.txt" | tail -n 60
-	summary+=(--kunit "debug=$res/kunit.json")
+fi
+# a missing log or JSON is a failure in the summary, never no entry
+summary+=(--kunit "debug=$res/kunit.json" --expect-suites "$suites")
+if [ $kunit_vm != 0 ]; then
+	summary+=(--exit-status "debug KUnit=$kunit_vm")
+else
+	summary+=(--exit-status "debug KUnit=$kunit_parse")
 fi
 
 # The kernels' kselftests run at the same time, each in its own VM: a
@@ -100,12 +114,14 @@ case " $kernels " in *" stock "*) ;; *) late_args=() ;; esac
 kselftests() {
 	local label=$1 kernel=$2
 	shift 2
+	local vm_start=$SECONDS
 	# the suites already ran above: not again at every module load
 	run_vm "kselftest-$label" "$kernel" --append kunit.enable=0 \
 		--disk 256M --disk 4G --disk 4G --disk 4G -- \
 		"$top/build/kselftest/run_kselftest.sh" "$@" \
 		> "$res/kselftest-$label.log" 2>&1
 	echo $? > "$res/kselftest-$label.rc"
+	vm_time "kselftest-$label" $((SECONDS - vm_start)) >> "$res/kselftest-$label.log"
 }
 
 labels=
@@ -126,15 +142,18 @@ wait
 for k in $labels; do
 	step "kselftests in the $k VM: its output"
 	cat "$res/kselftest-$k.log"
-	vm_failed "kselftest-$k" "$(cat "$res/kselftest-$k.rc" 2>/dev/null || echo 125)"
-	cp "build/vm/kselftest-$k/output" "$res/kselftest-$k.tap" 2>/dev/null &&
-		summary+=(--kselftest "$k=$res/kselftest-$k.tap")
+	# a VM that left no output or no status is a failure in the summary
+	cp "build/vm/kselftest-$k/output" "$res/kselftest-$k.tap" 2>/dev/null
+	summary+=(--kselftest "$k=$res/kselftest-$k.tap"
+		  --exit-status "$k kselftest=$(cat "$res/kselftest-$k.rc" 2>/dev/null || echo 125)")
 done
 
 step "power-off and boot again on the same disks"
+vm_start=$SECONDS
 tests/reboot-test.sh "$ksrc" > "$res/reboot.tap" 2>&1
+summary+=(--tap "reboot test=$res/reboot.tap" --exit-status "reboot test=$?")
 cat "$res/reboot.tap"
-summary+=(--tap "reboot test=$res/reboot.tap")
+vm_time "reboot test's two" $((SECONDS - vm_start))
 
 step "summary"
 python3 tests/ktap_summary.py "${summary[@]}"
