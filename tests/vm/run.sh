@@ -21,6 +21,8 @@
 #                         (default build/vm/<kernel>-<pid>)
 #   --append ARGS         extra kernel command line
 #   --quiet               do not stream the command's output
+#   --interactive         the guest's serial console on this terminal, the
+#                         command on it (make shell); Ctrl-A X quits qemu
 #
 # The guest boots a busybox initramfs that loads the kernel's modules,
 # mounts the host's root read-only over 9p (the host's tools, the built
@@ -47,6 +49,7 @@ smp=$(nproc)
 tmo=1800
 out=
 quiet=0
+interactive=0
 append=
 
 die() { echo "vm: $*" >&2; exit 2; }
@@ -63,6 +66,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--append) append="$append $2"; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--interactive) interactive=1; quiet=1; shift ;;
 	--) shift; break ;;
 	*) die "unknown option '$1' (see the top of $0)" ;;
 	esac
@@ -214,16 +218,30 @@ if [ $quiet = 0 ]; then
 	trap 'kill $tailpid 2>/dev/null || true' EXIT
 fi
 
+# interactive: the console on stdio (and still logged), the monitor
+# multiplexed on it (Ctrl-A C), the command on the guest's ttyS0
+serial=(-serial "file:$out/console.log")
+qout=$out/qemu.log
+fg=()
+if [ $interactive = 1 ]; then
+	touch "$out/interactive"
+	serial=(-chardev "stdio,id=con,mux=on,signal=off,logfile=$out/console.log"
+		-serial chardev:con -mon chardev=con)
+	qout=/dev/stdout
+	fg=(--foreground)
+	append="$append loglevel=4"
+fi
+
 set +e
-timeout --signal=KILL "$tmo" qemu-system-x86_64 \
+timeout "${fg[@]}" --signal=KILL "$tmo" qemu-system-x86_64 \
 	-machine q35 -accel tcg,thread=multi -cpu max -smp "$smp" -m "$mem" \
 	-nodefaults -display none -no-reboot \
-	-serial "file:$out/console.log" \
+	"${serial[@]}" \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 loglevel=6$append" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=odxout,security_model=none,multidevs=remap" \
-	"${drives[@]}" > "$out/qemu.log" 2>&1
+	"${drives[@]}" > "$qout" 2>&1
 qrc=$?
 set -e
 sleep 0.3
