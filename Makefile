@@ -5,15 +5,28 @@
 #   make               build dm-odx.ko (against KDIR) and userspace/odxctl
 #   make deps          install every Debian package the build and tests need
 #   make check         build everything and run all tests in VMs
-#   make demo          set up a demo volume in a VM and show it working
+#   make demo          a narrated, checked tour of dm-odx in a VM
+#                      (KERNEL=debug: on the test kernel, copy_file_range too)
+#   make shell         an interactive guest with dm-odx loaded
+#                      (KERNEL=stock|debug, DISKS="256M 4G 4G")
 #   make lint          checkpatch and sparse over the module
 #   make bench         fio: dm-odx against dm-linear and dm-thin (in a VM)
+#   make dkms-test     dkms add/build/install, then modprobe in a VM
 #   make install       install the module (and odxctl, man page)
 #
 # KDIR defaults to the running kernel's build tree if there is one, else
 # the pinned Debian headers (kernel.env).
 
 include kernel.env
+
+# Kbuild cannot build in a directory with spaces or colons, nor can the
+# VM runner pass one to qemu: say so at once.
+ifneq ($(words $(subst :, ,$(CURDIR))),1)
+$(error the checkout path '$(CURDIR)' has a space or colon: Kbuild and qemu cannot take it; clone to a path without them)
+endif
+
+KERNEL ?= stock
+DISKS ?= 256M 4G 4G
 
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
 KDIR ?= $(if $(wildcard $(RUNNING_KDIR)/Makefile),$(RUNNING_KDIR),/usr/src/linux-headers-$(KERNEL_ABI))
@@ -31,13 +44,13 @@ ODXCTL_HDRS := $(wildcard userspace/*.h include/*.h include/uapi/linux/*.h)
 # Module sources, for the shadow trees the test builds use.
 MODULE_SRCS := Kbuild $(wildcard drivers/*.[ch] include/*.h include/uapi/linux/*.h tests/kunit/*.[ch])
 
-.PHONY: all module odxctl modules-test deps check demo bench lint install \
-	clean help
+.PHONY: all module odxctl modules-test deps check demo shell dkms-test bench \
+	lint install clean help
 
 all: module odxctl
 
 help:
-	@sed -n '3,15p' Makefile
+	@sed -n '3,19p' Makefile
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -67,7 +80,13 @@ check: all
 	tests/run-all.sh
 
 demo: all
-	tests/demo.sh
+	KERNEL=$(KERNEL) tests/demo.sh
+
+shell: all
+	KERNEL=$(KERNEL) DISKS="$(DISKS)" tests/shell.sh
+
+dkms-test:
+	tests/dkms-test.sh
 
 bench: all
 	tests/bench/bench.sh

@@ -2,6 +2,8 @@
 # Install every Debian package the build and the tests need (make deps).
 # Idempotent: installs only what is missing, and runs apt-get update only
 # then. The kernel packages are the ones pinned in kernel.env.
+# tests/check-deps.sh (make lint) checks that every command the build and
+# the tests run comes from a package listed here (or one they depend on).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../kernel.env
@@ -14,11 +16,19 @@ pkgs=(
 	# the test kernel, built from the distribution's source
 	"linux-source-6.12=$KERNEL_DEB_VERSION"
 	bc bison flex libelf-dev libssl-dev cpio kmod xz-utils perl python3
+	# the kselftest install (the kernel's selftests Makefile copies with it)
+	rsync
 	# the stock kernel the tests also boot, with its modules
 	"linux-image-$KERNEL_ABI-unsigned=$KERNEL_DEB_VERSION"
 	# the VM and the tools used inside it
 	qemu-system-x86 busybox-static dmsetup util-linux fio xfsprogs
-	e2fsprogs coreutils
+	e2fsprogs coreutils qemu-utils
+	# the DKMS install the README describes (tests/dkms-test.sh)
+	dkms
+	# make bench's chart
+	gnuplot-nox
+	# tests/fresh-machine.sh (a minimal Debian root to check make deps in)
+	debootstrap
 	# lint
 	sparse
 )

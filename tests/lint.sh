@@ -1,5 +1,5 @@
 #!/bin/bash
-# make lint: checkpatch (--no-tree) over the kernel C, then a build of the
+# make lint: tests/check-deps.sh, checkpatch (--no-tree) over the kernel C, then a build of the
 # module against the pinned headers with W=1 and sparse (C=2). Any
 # report is a failure.
 set -uo pipefail
@@ -26,6 +26,10 @@ if [ -z "$cp" ]; then
 fi
 
 fail=0
+# every command the build and the tests run comes from a package that
+# make deps installs
+tests/check-deps.sh || fail=1
+
 files=$(ls drivers/*.[ch] include/*.h include/uapi/linux/*.h tests/kunit/*.c 2>/dev/null)
 echo "lint: checkpatch over $(echo "$files" | wc -w) files"
 # shellcheck disable=SC2086

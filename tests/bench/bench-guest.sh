@@ -135,6 +135,13 @@ for name in "4k randread, provisioned" "4k randwrite, provisioned" \
 	printf '%-28s %8s %8s | %s | %s\n' "$name" "${R[$name,linear]}" \
 		"${R[$name,thin]}" "$(ratio_cell "${R[$name,odx]}" "$name" $kind)" \
 		"$(ratio_cell "${R[$name,odx-sz]}" "$name" $kind)"
+	# for the report and chart (tests/bench/report.sh): the ratios of
+	# dm-odx (and with skip_zeroing) to dm-linear and dm-thin
+	read -r _ l1 t1 < <(ratio_cell "${R[$name,odx]}" "$name" $kind)
+	read -r _ l2 t2 < <(ratio_cell "${R[$name,odx-sz]}" "$name" $kind)
+	printf 'io\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${R[$name,linear]}" \
+		"${R[$name,thin]}" "${R[$name,odx]}" "${R[$name,odx-sz]}" \
+		"$l1" "$t1" "$l2" "$t2" >> "$ODX_OUT/bench.tsv"
 done
 echo "(IOPS; MiB/s for the sequential write; seconds for blkdiscard. Ratios > 1:"
 echo " dm-odx is faster. odx-sz: dm-odx with skip_zeroing. TCG guest, $RUNTIME s runs.)"
@@ -211,6 +218,10 @@ if [ "$only" = cfr ]; then
 			"$(ratio "${F[fallback,odx]}" "${F[$k]}")" \
 			"$(ratio "${F[fallback,linear]}" "${F[$k]}")" \
 			"$(ratio "${F[fallback,thin]}" "${F[$k]}")"
+		printf 'cfr\t%s\t%s\t%s\t%s\t%s\n' "$label" "${F[$k]}" \
+			"$(ratio "${F[fallback,odx]}" "${F[$k]}")" \
+			"$(ratio "${F[fallback,linear]}" "${F[$k]}")" \
+			"$(ratio "${F[fallback,thin]}" "${F[$k]}")" >> "$ODX_OUT/bench.tsv"
 	done
 	echo "(Ratios > 1: faster than that read/write fallback. Test kernel"
 	echo " (KASAN, lockdep) under TCG; seconds include the sync after the copy."
@@ -257,5 +268,9 @@ for k in "dd,linear" "dd,thin" "dd,odx" "aligned,odx" "unaligned,odx"; do
 		"$(ratio "${C[dd,odx]}" "${C[$k]}")" \
 		"$(ratio "${C[dd,linear]}" "${C[$k]}")" \
 		"$(ratio "${C[dd,thin]}" "${C[$k]}")"
+	printf 'copy\t%s\t%s\t%s\t%s\t%s\n' "$label" "${C[$k]}" \
+		"$(ratio "${C[dd,odx]}" "${C[$k]}")" \
+		"$(ratio "${C[dd,linear]}" "${C[$k]}")" \
+		"$(ratio "${C[dd,thin]}" "${C[$k]}")" >> "$ODX_OUT/bench.tsv"
 done
 echo "(Ratios > 1: faster than that dd. The unaligned copy is 1 GiB - 4 KiB.)"

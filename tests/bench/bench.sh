@@ -7,6 +7,8 @@
 # copy_file_range, in a second VM on the test kernel, which has
 # REQ_OP_COPY; ODX_KSRC names a built one);
 # ODX_BENCH_RUNTIME sets the seconds of each fio run (15).
+# Then build/bench/report.md and a chart of the ratios to dm-linear and
+# dm-thin (build/bench/ratios.png, .svg: tests/bench/report.sh).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -17,7 +19,12 @@ if [ "$only" != cfr ]; then
 		--out build/vm/bench -- env ODX_BENCH_ONLY="$only" \
 		ODX_BENCH_RUNTIME="${ODX_BENCH_RUNTIME:-15}" bash tests/bench/bench-guest.sh
 fi
-[ -z "$only" ] || [ "$only" = cfr ] || exit 0
+tsv=()
+[ "$only" = cfr ] || tsv+=(build/vm/bench/bench.tsv)
+if [ -n "$only" ] && [ "$only" != cfr ]; then
+	tests/bench/report.sh "${tsv[@]}"
+	exit 0
+fi
 # copy_file_range needs the test kernel (the REQ_OP_COPY patch series)
 ksrc=${ODX_KSRC:-$(tests/kernel/build.sh)}
 make -s build/debug/dm-odx.ko KSRC="$ksrc"
@@ -26,3 +33,6 @@ tests/vm/run.sh --kernel debug --ksrc "$ksrc" --append kunit.enable=0 \
 	--disk 512M --disk 4G --timeout 3600 --out build/vm/bench-cfr -- \
 	env ODX_BENCH_ONLY=cfr ODX_CFR="$top/build/odx_cfr" \
 	bash tests/bench/bench-guest.sh
+tsv+=(build/vm/bench-cfr/bench.tsv)
+# build/bench/report.md and its chart (ratios.png, ratios.svg)
+tests/bench/report.sh "${tsv[@]}"

@@ -29,9 +29,17 @@ if [ -w $kmemleak ]; then
 	echo clear > $kmemleak
 fi
 
-# append: tools that reopen /dev/stdout (the kselftest runner) append too
-bash "$out/cmd.sh" >> "$out/output" 2>&1 < /dev/null
-rc=$?
+if [ -e "$out/interactive" ]; then
+	# make shell: the command on the serial console, its controlling tty
+	export TERM=vt100
+	setsid -c bash "$out/cmd.sh" <> /dev/ttyS0 >&0 2>&1
+	rc=$?
+else
+	# append: tools that reopen /dev/stdout (the kselftest runner)
+	# append too
+	bash "$out/cmd.sh" >> "$out/output" 2>&1 < /dev/null
+	rc=$?
+fi
 
 dmesg > "$out/dmesg"
 if [ -w $kmemleak ]; then

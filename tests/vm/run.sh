@@ -21,6 +21,8 @@
 #                         (default build/vm/<kernel>-<pid>)
 #   --append ARGS         extra kernel command line
 #   --quiet               do not stream the command's output
+#   --interactive         the guest's serial console on this terminal, the
+#                         command on it (make shell); Ctrl-A X quits qemu
 #
 # The guest boots a busybox initramfs that loads the kernel's modules,
 # mounts the host's root read-only over 9p (the host's tools, the built
@@ -47,6 +49,7 @@ smp=$(nproc)
 tmo=1800
 out=
 quiet=0
+interactive=0
 append=
 
 die() { echo "vm: $*" >&2; exit 2; }
@@ -63,6 +66,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--append) append="$append $2"; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--interactive) interactive=1; quiet=1; shift ;;
 	--) shift; break ;;
 	*) die "unknown option '$1' (see the top of $0)" ;;
 	esac
@@ -92,6 +96,14 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run
 [ -x /bin/busybox ] || die "/bin/busybox missing: run 'make deps'"
 
 [ -n "$out" ] || out=$top/build/vm/$flavor-$$
+# qemu's option syntax (-virtfs path=..., -drive file=...) splits at
+# commas, and Kbuild refuses a module directory with spaces or colons:
+# refuse such paths here, before anything is booted.
+for p in "$top" "$out" "$diskdir"; do
+	case "$p" in
+	*[[:space:],:]*) die "the path '$p' has a space, comma or colon: qemu's options and Kbuild cannot take it; use a checkout (and --out, --disk-dir) path without them" ;;
+	esac
+done
 rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -139,23 +151,39 @@ echo "<5>odx-vm: init started" > /dev/kmsg
 for m in $(cat /modules.order); do
 	insmod /lib/modules/$m || echo "odx-vm: insmod $m failed"
 done
-out=$(sed -n 's/.*odxvm_out=\([^ ]*\).*/\1/p' /proc/cmdline)
-top=$(sed -n 's/.*odxvm_top=\([^ ]*\).*/\1/p' /proc/cmdline)
+# the checkout and the output directory: files written by run.sh (no
+# kernel command line parsing, so any character but a newline is fine)
+out=$(cat /odxvm_out)
+top=$(cat /odxvm_top)
 opts=trans=virtio,version=9p2000.L,msize=262144
-if ! mount -t 9p -o $opts,ro,cache=loose hostroot /host ||
-   ! mount -t 9p -o $opts odxout /host$out; then
-	echo "odx-vm: cannot mount the host's file systems"
+fail() {
+	echo "odx-vm: $*"
 	echo o > /proc/sysrq-trigger
-fi
+	sleep 10
+}
+mount -t 9p -o $opts,ro,cache=loose hostroot /host ||
+	fail "cannot mount the host's root"
+# A clean /tmp, /run, /var/tmp and /root in the guest, but the checkout
+# (and the output directory, mounted after them) may live under one of
+# them: the checkout is bind-mounted aside first and moved back on top.
+mkdir -p /keep
+mount --bind "/host$top" /keep || fail "cannot bind $top"
 for d in tmp run var/tmp root; do
 	mount -t tmpfs -o mode=1777 tmpfs /host/$d
 done
+mkdir -p "/host$top" 2>/dev/null
+mount --move /keep "/host$top" || fail "cannot move $top back into place"
+mkdir -p "/host$out" 2>/dev/null
+mount -t 9p -o $opts odxout "/host$out" || fail "cannot mount $out"
+[ -r "/host$top/tests/vm/guest.sh" ] || fail "$top/tests/vm/guest.sh not visible in the guest"
 mount --move /dev /host/dev
 mount --move /proc /host/proc
 mount --move /sys /host/sys
-exec switch_root /host /bin/bash $top/tests/vm/guest.sh $out
+exec switch_root /host /bin/bash "$top/tests/vm/guest.sh" "$out"
 EOF
 chmod +x "$initrd_root/init"
+printf '%s\n' "$top" > "$initrd_root/odxvm_top"
+printf '%s\n' "$out" > "$initrd_root/odxvm_out"
 (cd "$initrd_root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
 rm -rf "$initrd_root"
 
@@ -190,16 +218,30 @@ if [ $quiet = 0 ]; then
 	trap 'kill $tailpid 2>/dev/null || true' EXIT
 fi
 
+# interactive: the console on stdio (and still logged), the monitor
+# multiplexed on it (Ctrl-A C), the command on the guest's ttyS0
+serial=(-serial "file:$out/console.log")
+qout=$out/qemu.log
+fg=()
+if [ $interactive = 1 ]; then
+	touch "$out/interactive"
+	serial=(-chardev "stdio,id=con,mux=on,signal=off,logfile=$out/console.log"
+		-serial chardev:con -mon chardev=con)
+	qout=/dev/stdout
+	fg=(--foreground)
+	append="$append loglevel=4"
+fi
+
 set +e
-timeout --signal=KILL "$tmo" qemu-system-x86_64 \
+timeout "${fg[@]}" --signal=KILL "$tmo" qemu-system-x86_64 \
 	-machine q35 -accel tcg,thread=multi -cpu max -smp "$smp" -m "$mem" \
 	-nodefaults -display none -no-reboot \
-	-serial "file:$out/console.log" \
+	"${serial[@]}" \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=6 odxvm_out=$out odxvm_top=$top$append" \
+	-append "console=ttyS0 panic=-1 loglevel=6$append" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=odxout,security_model=none,multidevs=remap" \
-	"${drives[@]}" > "$out/qemu.log" 2>&1
+	"${drives[@]}" > "$qout" 2>&1
 qrc=$?
 set -e
 sleep 0.3
