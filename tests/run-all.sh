@@ -63,6 +63,15 @@ grep -v '^ok' "$res/summary-test.tap"
 # vm_time LABEL SECONDS: each VM's time, printed where it ends
 vm_time() { echo "# the $1 VM took $2 s"; }
 
+# The README's DKMS install (tests/dkms-test.sh: dkms add/build/install
+# in scratch trees, modprobe in the stock guest), beside the KUnit VM
+step "the DKMS install (beside the KUnit VM)"
+{ vm_start=$SECONDS
+  tests/dkms-test.sh > "$res/dkms.tap" 2>&1
+  echo $? > "$res/dkms.rc"
+  vm_time "DKMS test's" $((SECONDS - vm_start)) >> "$res/dkms.tap"; } &
+dkms_pid=$!
+
 step "KUnit on the test kernel"
 # the boot-time executor prints an empty KTAP run of the built-in suites:
 # keep only what loading the module printed; the command fails if the
@@ -88,6 +97,12 @@ if [ $kunit_vm != 0 ]; then
 else
 	summary+=(--exit-status "debug KUnit=$kunit_parse")
 fi
+
+wait $dkms_pid
+step "the DKMS install: its output"
+cat "$res/dkms.tap"
+summary+=(--tap "DKMS test=$res/dkms.tap"
+	  --exit-status "DKMS test=$(cat "$res/dkms.rc" 2>/dev/null || echo 125)")
 
 # The kernels' kselftests run at the same time, each in its own VM: a
 # TCG guest with one vCPU keeps one host core busy, and there are two.
