@@ -91,9 +91,28 @@ odx_diag() {
 	echo "# $*"
 }
 
-# Checksum of the first MiBs of a device, to prove nothing was written.
+# odx_readsum DEV BS SKIP COUNT: md5sum of COUNT blocks of BS bytes of DEV
+# from block SKIP, read with O_DIRECT. A read error fails, with a
+# diagnostic and, in place of a sum, a string no other call prints: two
+# unreadable ranges never compare equal.
+odx_readsum() {
+	local sum
+
+	if sum=$(set -o pipefail
+		 dd if="$1" bs="$2" skip="$3" count="$4" iflag=direct \
+			 status=none | md5sum); then
+		echo "${sum%% *}"
+		return 0
+	fi
+	echo "# cannot read $4 x $2 bytes of $1 from block $3" >&2
+	echo "unreadable-$1-$BASHPID-$RANDOM$RANDOM"
+	return 1
+}
+
+# Checksum of the first MiBs of a device, to prove nothing was written
+# (fails as odx_readsum does).
 odx_devsum() {
-	dd if="$1" bs=1M count="${2:-1}" iflag=direct status=none | md5sum | cut -c1-16
+	odx_readsum "$1" 1M 0 "${2:-1}"
 }
 
 # --- volumes ----------------------------------------------------------------
@@ -188,10 +207,10 @@ odx_used_slabs() {
 	odx_field "$1" 3 | cut -d/ -f1
 }
 
-# odx_sum DEV OFFSET_MIB LEN_MIB: checksum of a range, read with O_DIRECT
+# odx_sum DEV OFFSET_MIB LEN_MIB: checksum of a range, read with O_DIRECT;
+# a read error fails and prints a sum that equals no other (odx_readsum)
 odx_sum() {
-	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none |
-		md5sum | cut -c1-32
+	odx_readsum "$1" 1M "$2" "$3"
 }
 
 # odx_is_zero DEV OFFSET_BYTES LEN_BYTES: the range reads as zeros
