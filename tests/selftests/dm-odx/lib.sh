@@ -82,6 +82,12 @@ odx_klog_since() {
 	dmesg | sed -n "/$ODX_MARK/,\$p" | tail -n +2
 }
 
+# odx_klog_marked: the last mark reached the kernel log (without it,
+# odx_klog_since prints nothing, and "nothing logged" would prove nothing)
+odx_klog_marked() {
+	dmesg | grep -qF -- "$ODX_MARK"
+}
+
 odx_sectors() {
 	blockdev --getsz "$1"
 }
