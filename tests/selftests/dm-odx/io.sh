@@ -21,9 +21,7 @@ odx_load || ktap_exit_fail_msg "cannot load dm-odx"
 # a pattern (no zeros) on the 512 MiB the data device will be: a new
 # slab the module did not zero shows it (the guest's disks read zeros
 # where nothing was written)
-yes odx-io | head -c $((512 * MIB)) |
-	dd of="$DATA" bs=1M count=512 iflag=fullblock oflag=direct status=none ||
-	ktap_exit_fail_msg "cannot write the pattern to $DATA"
+odx_fill "$DATA" 0 512 || ktap_exit_fail_msg "cannot write the pattern to $DATA"
 # 1 GiB virtual over 512 MiB of data, 64 KiB slabs
 odx_mkvol $V 1024 512 128 || ktap_exit_fail_msg "cannot create the volume"
 

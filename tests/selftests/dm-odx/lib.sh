@@ -270,6 +270,12 @@ odx_zero() {
 			oflag=direct status=none
 }
 
+# odx_fill DEV OFFSET_MIB LEN_MIB: write a pattern (bytes 0x5a, never
+# zeros) over a range, with O_DIRECT: what a slab holds before it is used
+odx_fill() {
+	xfs_io -d -c "pwrite -q -S 0x5a -b 1m $(($2 * 1048576)) $(($3 * 1048576))" "$1"
+}
+
 # odx_linear NAME DEV OFFSET_MIB LEN_MIB: /dev/mapper/NAME, a dm-linear
 # slice of DEV
 odx_linear() {

@@ -44,9 +44,7 @@ sys.exit(slabs(sys.stdin.buffer) != slabs(open(sys.argv[1], "rb")))' "$2" \
 for feat in "" skip_zeroing; do
 	tag=${feat:-default}
 	# a pattern on the 1 MiB the volume's data device will be
-	yes odx-zeroing | head -c $MIB |
-		dd of="$DATA" bs=1M count=1 iflag=fullblock oflag=direct status=none ||
-		ktap_exit_fail_msg "cannot write the pattern to $DATA"
+	odx_fill "$DATA" 0 1 || ktap_exit_fail_msg "cannot write the pattern to $DATA"
 	# 16 MiB virtual over 1 MiB of data: 16 slabs, all reused below
 	odx_mkvol $V 16 1 128 $feat no_discard_passdown ||
 		ktap_exit_fail_msg "cannot create the volume"
