@@ -17,40 +17,58 @@ MIB=$((1024 * 1024))
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
 
-# refused "<description>" "<text in the kernel log>" FEATURES...: creating
-# $V over the existing metadata fails, leaves no device, writes nothing.
+# the kernel's name of the metadata devices (%pg in its log lines)
+MN=$(basename "$(readlink -f "$META")")
+
+# klog_line REGEX: a line the kernel logged since the mark is, without its
+# timestamp, exactly REGEX (extended)
+klog_line() {
+	odx_klog_since | sed 's/^\[[^]]*\] //' | grep -Eqx -- "$1"
+}
+
+# refused "<description>" "<kernel log line>" "<table>": creating $V with
+# the table over the existing metadata fails, logs the line (a regex, see
+# klog_line), leaves no device, writes nothing to the metadata and data
+# devices the table names.
 refused() {
-	local desc=$1 want=$2 msum ok=1
-	shift 2
-	msum=$(odx_devsum "$META")
+	local desc=$1 want=$2 table=$3 mdev ddev msum dsum ok=1
+	read -r _ _ _ mdev ddev _ <<<"$table"
+	msum=$(odx_devsum "$mdev")
+	dsum=$(odx_devsum "$ddev")
 	odx_klog_mark
-	if echo "$*" | dmsetup create $V 2>/dev/null; then
-		odx_diag "'$*' was accepted"
+	if echo "$table" | dmsetup create $V 2>/dev/null; then
+		odx_diag "'$table' was accepted"
 		dmsetup remove $V
 		ok=0
 	fi
-	if ! odx_klog_since | grep -qF -- "$want"; then
-		odx_diag "kernel log lacks '$want':"
+	if ! klog_line "$want"; then
+		odx_diag "kernel log lacks the line '$want':"
 		odx_klog_since | sed 's/^/#   /'
 		ok=0
 	fi
-	[ "$(odx_devsum "$META")" = "$msum" ] || { odx_diag "metadata written"; ok=0; }
+	[ "$(odx_devsum "$mdev")" = "$msum" ] ||
+		{ odx_diag "metadata device $mdev written"; ok=0; }
+	[ "$(odx_devsum "$ddev")" = "$dsum" ] ||
+		{ odx_diag "data device $ddev written"; ok=0; }
 	[ $ok = 1 ] && ktap_test_pass "refused: $desc" || ktap_test_fail "refused: $desc"
 }
 
 odx_klog_mark
 odx_mkvol $V 256 64 128 || ktap_exit_fail_msg "cannot create the volume"
 odx_result "first activation formats the metadata and says so" \
-	grep -q 'odx: formatted metadata device' <(odx_klog_since)
+	klog_line "device-mapper: odx: formatted metadata device $MN: [0-9]+ KiB, slab size 64 KiB, 1024 data slabs \(room for [0-9]+\), 4096 virtual slabs \(room for [0-9]+\)"
 head -c $((2 * MIB)) /dev/urandom > /tmp/odx-act
 dd if=/tmp/odx-act of=$DEV bs=1M seek=10 oflag=direct status=none
 odx_rmodx $V
 
 DATADEV=/dev/mapper/$V-data
-refused "different slab size" "slab size" "0 524288 odx $META $DATADEV 256"
+refused "different slab size" \
+	"device-mapper: odx: $MN: slab size differs from the one in the metadata \(table: slab size 256 sectors, 512 data slabs, 524288 sectors; metadata: slab size 128 sectors, 1024 data slabs, 524288 sectors, [0-9]+ blocks\)" \
+	"0 524288 odx $META $DATADEV 256"
 SPARE=${ODX_SPARE_DEV:-/dev/vdc}
 dd if=/dev/zero of=$SPARE bs=1M count=1 oflag=direct status=none
-refused "unformatted metadata with read_only" "read_only" \
+refused "unformatted metadata with read_only" \
+	"device-mapper: odx: $(basename "$(readlink -f "$SPARE")"): metadata device is not formatted, and a read_only table does not format it" \
 	"0 524288 odx $SPARE $DATADEV 128 1 read_only"
 
 # read_only: data readable, writes refused, nothing written
@@ -85,7 +103,8 @@ odx_rmodx $V
 # a smaller data device than the metadata records
 dmsetup remove $V-data
 echo "0 $((32 * 2048)) linear $DATA 0" | dmsetup create $V-data
-refused "data device smaller than recorded" "data" \
+refused "data device smaller than recorded" \
+	"device-mapper: odx: $MN: data device smaller than the metadata records \(table: slab size 128 sectors, 512 data slabs, 524288 sectors; metadata: slab size 128 sectors, 1024 data slabs, 1048576 sectors, [0-9]+ blocks\)" \
 	"0 524288 odx $META $DATADEV 128"
 
 # both superblock slots damaged: flip a byte in the middle of each
@@ -94,7 +113,8 @@ for blk in 0 1; do
 done
 dmsetup remove $V-data
 echo "0 $((64 * 2048)) linear $DATA 0" | dmsetup create $V-data
-refused "both superblocks damaged" "checksum" \
+refused "both superblocks damaged" \
+	"device-mapper: odx: $MN: no valid superblock in either slot \(slot 0: bad superblock checksum; slot 1: bad superblock checksum\)" \
 	"0 524288 odx $META $DATADEV 128"
 
 # $V was refused: odx_rmvol removes only $V-data and checks nothing (the

@@ -3,7 +3,8 @@
 # The thin volume's data path, asserted on data: zeros where nothing was
 # written, what was written reads back (also after the device is removed
 # and created again), slabs are allocated on first write and released by
-# discard and write-zeroes, partial slabs are zeroed.
+# discard and write-zeroes, partial slabs are zeroed (over a data device
+# that holds a pattern).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -17,6 +18,10 @@ MIB=$((1024 * 1024))
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
 
+# a pattern (no zeros) on the 512 MiB the data device will be: a new
+# slab the module did not zero shows it (the guest's disks read zeros
+# where nothing was written)
+odx_fill "$DATA" 0 512 || ktap_exit_fail_msg "cannot write the pattern to $DATA"
 # 1 GiB virtual over 512 MiB of data, 64 KiB slabs
 odx_mkvol $V 1024 512 128 || ktap_exit_fail_msg "cannot create the volume"
 

@@ -82,6 +82,12 @@ odx_klog_since() {
 	dmesg | sed -n "/$ODX_MARK/,\$p" | tail -n +2
 }
 
+# odx_klog_marked: the last mark reached the kernel log (without it,
+# odx_klog_since prints nothing, and "nothing logged" would prove nothing)
+odx_klog_marked() {
+	dmesg | grep -qF -- "$ODX_MARK"
+}
+
 odx_sectors() {
 	blockdev --getsz "$1"
 }
@@ -91,9 +97,28 @@ odx_diag() {
 	echo "# $*"
 }
 
-# Checksum of the first MiBs of a device, to prove nothing was written.
+# odx_readsum DEV BS SKIP COUNT: md5sum of COUNT blocks of BS bytes of DEV
+# from block SKIP, read with O_DIRECT. A read error fails, with a
+# diagnostic and, in place of a sum, a string no other call prints: two
+# unreadable ranges never compare equal.
+odx_readsum() {
+	local sum
+
+	if sum=$(set -o pipefail
+		 dd if="$1" bs="$2" skip="$3" count="$4" iflag=direct \
+			 status=none | md5sum); then
+		echo "${sum%% *}"
+		return 0
+	fi
+	echo "# cannot read $4 x $2 bytes of $1 from block $3" >&2
+	echo "unreadable-$1-$BASHPID-$RANDOM$RANDOM"
+	return 1
+}
+
+# Checksum of the first MiBs of a device, to prove nothing was written
+# (fails as odx_readsum does).
 odx_devsum() {
-	dd if="$1" bs=1M count="${2:-1}" iflag=direct status=none | md5sum | cut -c1-16
+	odx_readsum "$1" 1M 0 "${2:-1}"
 }
 
 # --- volumes ----------------------------------------------------------------
@@ -188,10 +213,10 @@ odx_used_slabs() {
 	odx_field "$1" 3 | cut -d/ -f1
 }
 
-# odx_sum DEV OFFSET_MIB LEN_MIB: checksum of a range, read with O_DIRECT
+# odx_sum DEV OFFSET_MIB LEN_MIB: checksum of a range, read with O_DIRECT;
+# a read error fails and prints a sum that equals no other (odx_readsum)
 odx_sum() {
-	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none |
-		md5sum | cut -c1-32
+	odx_readsum "$1" 1M "$2" "$3"
 }
 
 # odx_is_zero DEV OFFSET_BYTES LEN_BYTES: the range reads as zeros
@@ -243,6 +268,12 @@ odx_zero() {
 	blkdiscard -z -o $(($2 * 1048576)) -l $(($3 * 1048576)) "$1" 2>/dev/null ||
 		dd if=/dev/zero of="$1" bs=1M seek="$2" count="$3" \
 			oflag=direct status=none
+}
+
+# odx_fill DEV OFFSET_MIB LEN_MIB: write a pattern (bytes 0x5a, never
+# zeros) over a range, with O_DIRECT: what a slab holds before it is used
+odx_fill() {
+	xfs_io -d -c "pwrite -q -S 0x5a -b 1m $(($2 * 1048576)) $(($3 * 1048576))" "$1"
 }
 
 # odx_linear NAME DEV OFFSET_MIB LEN_MIB: /dev/mapper/NAME, a dm-linear

@@ -51,7 +51,10 @@ for i in 1 2 3 4 5; do
 	odx_unload || ok=0
 done
 odx_module_loaded && ok=0
-if odx_klog_since | grep -E 'device-mapper: odx|BUG:|WARNING:'; then
+if ! odx_klog_marked; then
+	odx_diag "the kernel log lacks the mark $ODX_MARK"
+	ok=0
+elif odx_klog_since | grep -E 'device-mapper: odx|BUG:|WARNING:'; then
 	ok=0
 fi
 [ $ok = 1 ] && ktap_test_pass "five load/unload cycles, nothing logged" ||

@@ -16,10 +16,16 @@ leaves partial ones mapped (zeroed).
   apply MODEL RANGES [COUNT] > MODEL2   the model after trimming the first
                                         COUNT ranges of RANGES
   ranges MODEL OFFSET LENGTH            the expected allocated ranges
-  check-map MODEL MAPJSON               odxctl map --json equals the model
-  check-bitmap MODEL BITMAPJSON         odxctl bitmap --json equals it,
-                                        with the seed's rules (delta, whole
-                                        slabs, partial last slab)
+  check-map MODEL MAPJSON OFF LEN       odxctl map --json of the range
+                                        requested (OFF, LEN bytes; LEN
+                                        'end': to the end) equals the model
+  check-bitmap MODEL BITMAPJSON OFF LEN SHARED
+                                        odxctl bitmap --json of the range
+                                        requested equals it, with the
+                                        seed's rules (delta, whole slabs,
+                                        partial last slab); SHARED 1: it
+                                        was asked for the shared slabs,
+                                        which must be there, all clear
   used MODEL                            the number of mapped slabs
   snapshot DEV FILE                     copy DEV to a sparse FILE
   verify DEV BEFORE RANGES [COUNT]      DEV reads zeros in the first COUNT
@@ -169,17 +175,34 @@ def expected_ranges(m, off, length):
     return out
 
 
-def check_map(model, mapjson):
+def requested(m, off, length):
+    """The range asked for (never the one odxctl echoes back)."""
+    off = int(off)
+    return off, (max(m["size"] - off, 0) if length == "end" else int(length))
+
+
+def check_echo(what, d, off, length):
+    """odxctl's JSON names the range that was asked for."""
+    if (d["offset"], d["length"]) == (off, length):
+        return True
+    print("# %s of %d+%d: the answer names %d+%d" %
+          (what, off, length, d["offset"], d["length"]))
+    return False
+
+
+def check_map(model, mapjson, off, length):
     m = load(model)
+    off, length = requested(m, off, length)
     with open(mapjson) as f:
         d = json.load(f)
     got = [[r["offset"], r["length"]] for r in d["ranges"]]
-    want = expected_ranges(m, d["offset"], d["length"])
+    want = expected_ranges(m, off, length)
     ok = got == want and d["count"] == len(want) and \
         d["allocated_bytes"] == sum(r[1] for r in want)
+    ok = check_echo("map", d, off, length) and ok
     if not ok:
         print("# map of %d+%d: %d ranges, want %d" %
-              (d["offset"], d["length"], len(got), len(want)))
+              (off, length, len(got), len(want)))
         for i, (g, w) in enumerate(zip(got + [None] * len(want),
                                        want + [None] * len(got))):
             if g != w:
@@ -188,12 +211,12 @@ def check_map(model, mapjson):
     return 0 if ok else 1
 
 
-def check_bitmap(model, bmjson):
+def check_bitmap(model, bmjson, off, length, shared):
     m = load(model)
+    off, length = requested(m, off, length)
     with open(bmjson) as f:
         d = json.load(f)
     slab, size = m["slab"], m["size"]
-    off, length = d["offset"], d["length"]
     rem = off % slab
     delta = slab - rem if rem else 0
     if length <= delta:
@@ -205,7 +228,8 @@ def check_bitmap(model, bmjson):
         nr = -(-(size - start) // slab) if end >= size else (end - start) // slab
     want_bits = "".join("1" if first + i in m["slabs"] else "0"
                         for i in range(nr))
-    errs = []
+    errs = [] if check_echo("bitmap", d, off, length) else \
+        ["it names another range"]
     for key, want in (("slab_size", slab), ("offset_delta", delta),
                       ("bit_count", nr), ("bitmap_length", -(-nr // 32)),
                       ("mapped_slabs", want_bits.count("1"))):
@@ -222,10 +246,16 @@ def check_bitmap(model, bmjson):
             words[i // 32] |= 1 << (i % 32)
     if d["bitmap"] != words:
         errs.append("bitmap words differ")
-    if "shared_bits" in d and (d["shared_bits"] != "0" * nr or
-                               d["shared_slabs"] != 0 or
-                               any(d["shared_bitmap"])):
-        errs.append("shared slabs where nothing is shared")
+    if shared == "1":
+        if any(k not in d for k in ("shared_bits", "shared_slabs",
+                                    "shared_bitmap")):
+            errs.append("no shared slabs in the answer, asked for them")
+        elif (d["shared_bits"] != "0" * nr or d["shared_slabs"] != 0 or
+              len(d["shared_bitmap"]) != len(words) or
+              any(d["shared_bitmap"])):
+            errs.append("shared slabs where nothing is shared")
+    elif "shared_bits" in d:
+        errs.append("shared slabs in the answer, not asked for")
     for e in errs:
         print("# bitmap of %d+%d: %s" % (off, length, e))
     return 1 if errs else 0

@@ -35,7 +35,7 @@ if [ ! -x "$ODX_IOCTL" ]; then
 fi
 CASES=$("$ODX_IOCTL" --list) || ktap_exit_fail_msg "odx_ioctl --list failed"
 NCASES=$(wc -l <<<"$CASES")
-ktap_set_plan $((38 + NCASES))
+ktap_set_plan $((39 + NCASES))
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -47,25 +47,46 @@ VMIB=1024
 [ "${ODX_KERNEL:-}" = debug ] && VMIB=512
 odx_mkvol $V $VMIB $VMIB 128 || ktap_exit_fail_msg "cannot create the volume"
 
-# odxctl_json FILE ARGS...: odxctl ARGS --json into FILE, or fail the run
+# odxctl_json FILE ARGS...: odxctl ARGS --json into FILE; if it fails,
+# FILE is left empty and the call fails
 odxctl_json() {
 	local f=$1
 	shift
-	"$ODXCTL" "$@" --json > "$f" 2> $W/err ||
-		{ odx_diag "odxctl $* --json: $(cat $W/err)"; return 1; }
+	"$ODXCTL" "$@" --json > "$f" 2> $W/err && [ -s "$f" ] && return 0
+	odx_diag "odxctl $* --json failed: $(cat $W/err)"
+	: > "$f"
+	return 1
 }
 
-# map_is_model MODEL [ODXCTL MAP ARGS...]: the map equals the model
+# same_json FILE ARGS...: odxctl ARGS --json succeeds and prints what FILE
+# (the output of an odxctl_json that succeeded: never empty) holds
+same_json() {
+	local f=$1
+	shift
+	[ -s "$f" ] || { odx_diag "no $f to compare with"; return 1; }
+	odxctl_json $W/now.json "$@" && cmp -s "$f" $W/now.json
+}
+
+# map_is_model MODEL OFF LEN [ODXCTL MAP ARGS...]: the map of the range
+# the ARGS ask for (OFF, LEN in bytes; LEN 'end': to the end of the
+# volume) equals the model's
 map_is_model() {
-	local m=$1
-	shift
-	odxctl_json $W/map.json map "$@" $DEV && $MODEL check-map "$m" $W/map.json
+	local m=$1 off=$2 len=$3
+	shift 3
+	odxctl_json $W/map.json map "$@" $DEV &&
+		$MODEL check-map "$m" $W/map.json "$off" "$len"
 }
 
+# bitmap_is_model MODEL OFF LEN [ODXCTL BITMAP ARGS...]: the same for the
+# bitmap; with --shared the shared slabs must be in it (none shared)
 bitmap_is_model() {
-	local m=$1
-	shift
-	odxctl_json $W/bm.json bitmap "$@" $DEV && $MODEL check-bitmap "$m" $W/bm.json
+	local m=$1 off=$2 len=$3 a shared=0
+	shift 3
+	for a in "$@"; do
+		[ "$a" = --shared ] && shared=1
+	done
+	odxctl_json $W/bm.json bitmap "$@" $DEV &&
+		$MODEL check-bitmap "$m" $W/bm.json "$off" "$len" $shared
 }
 
 # --- a seeded pattern of writes and discards ---------------------------------
@@ -75,20 +96,20 @@ $MODEL write-pattern $DEV $W/model $SLAB 20261121 200 ||
 nranges=$($MODEL ranges $W/model 0 $((VMIB * MIB)) | python3 -c \
 	'import json, sys; print(len(json.load(sys.stdin)))')
 odx_result "map: the allocated ranges of the whole volume are the model's ($nranges ranges)" \
-	map_is_model $W/model
+	map_is_model $W/model 0 end
 # not on slab boundaries, but on logical blocks
 SUB_OFF=$((100 * MIB + 12800))
 SUB_LEN=$((300 * MIB + 1536))
 odx_diag "written, ${SECONDS}s"
 odx_result "map of a sub-range not on slab boundaries: clipped to it" \
-	map_is_model $W/model --offset $SUB_OFF --length $SUB_LEN
+	map_is_model $W/model $SUB_OFF $SUB_LEN --offset $SUB_OFF --length $SUB_LEN
 odx_result "map of a sub-range with size suffixes (1M + 512)" \
-	map_is_model $W/model -o 1M -l $((MIB + 512))
+	map_is_model $W/model $MIB $((MIB + 512)) -o 1M -l $((MIB + 512))
 odx_result "map of an empty range: no ranges" \
-	map_is_model $W/model --offset 512M --length 0
+	map_is_model $W/model $((512 * MIB)) 0 --offset 512M --length 0
 odxctl_json $W/map.full map $DEV
 odx_result "map --batch 1: one range per request, the same list" \
-	cmp -s $W/map.full <("$ODXCTL" map --json --batch 1 $DEV)
+	same_json $W/map.full map --batch 1 $DEV
 # ioctl_case ARGS...: odx_ioctl, its lines as diagnostics
 ioctl_case() {
 	local out rc
@@ -108,16 +129,17 @@ odx_result "map without --json: a table of $nranges ranges and a summary" \
 	human_map_ok
 
 odx_result "bitmap of the whole volume is the model's, nothing shared" \
-	bitmap_is_model $W/model --shared
+	bitmap_is_model $W/model 0 end --shared
 odx_result "bitmap of a range not on slab boundaries: moved to the next slab, whole slabs" \
-	bitmap_is_model $W/model --shared --offset $SUB_OFF --length $SUB_LEN
+	bitmap_is_model $W/model $SUB_OFF $SUB_LEN --shared --offset $SUB_OFF --length $SUB_LEN
 odx_result "bitmap of a range inside one slab: the offset delta, no bits" \
-	bitmap_is_model $W/model --offset $((SLAB + 512)) --length 4096
+	bitmap_is_model $W/model $((SLAB + 512)) 4096 --offset $((SLAB + 512)) --length 4096
 odx_result "bitmap of a range to the end of the volume from inside a slab" \
-	bitmap_is_model $W/model --offset $(((VMIB - 24) * MIB + 4096))
+	bitmap_is_model $W/model $(((VMIB - 24) * MIB + 4096)) end \
+	--offset $(((VMIB - 24) * MIB + 4096))
 odxctl_json $W/bm.full bitmap --shared $DEV
 odx_result "bitmap --batch 1: 32 slabs per request, the same bitmap" \
-	cmp -s $W/bm.full <("$ODXCTL" bitmap --shared --json --batch 1 $DEV)
+	same_json $W/bm.full bitmap --shared --batch 1 $DEV
 
 # --- info --------------------------------------------------------------------
 
@@ -183,15 +205,16 @@ odx_result "odxctl: bad usage exits 2, failed requests 1, one line each" cli_err
 
 # --- malformed requests: their errno, and nothing changes -------------------
 
+# state FILE: dmsetup status and the map into FILE (fails if either fails)
 state() {
-	dmsetup status $V
-	"$ODXCTL" map --json $DEV
+	dmsetup status $V > "$1" && odxctl_json $W/state.map map $DEV &&
+		cat $W/state.map >> "$1"
 }
 odx_diag "queries done, ${SECONDS}s"
 # all cases in one odx_ioctl process, which checks around each that the
 # describe counters and the whole allocated-range list did not change
 sum_before=$(odx_sum $DEV 0 $VMIB)
-state > $W/state.before
+state $W/state.before || : > $W/state.before
 "$ODX_IOCTL" $DEV --all $LIN > $W/cases 2> $W/cases.err
 seen=0
 while IFS=$'\t' read -r res c what; do
@@ -211,9 +234,12 @@ sed 's/^/# /' $W/cases.err
 for i in $(seq $((seen + 1)) $NCASES); do
 	ktap_test_fail "odx_ioctl case $i: no result"
 done
-state > $W/state.after
+state_same() {
+	[ -s $W/state.before ] && state $W/state.after &&
+		cmp -s $W/state.before $W/state.after
+}
 odx_result "dmsetup status and the map are the same after all the malformed requests" \
-	cmp -s $W/state.before $W/state.after
+	state_same
 odx_result "the data is the same after all the malformed requests" \
 	test "$(odx_sum $DEV 0 $VMIB)" = "$sum_before"
 
@@ -234,7 +260,7 @@ sys.exit(not (sys.argv[2] == "0" and d["processed"] == 100 and d["ranges"] == 10
 	$W/trim.json $rc
 odx_result "trim: used slabs in dmsetup status are the model's" \
 	test "$(odx_used_slabs $V)" = "$($MODEL used $W/model.t100)"
-odx_result "trim: the map is the model's" map_is_model $W/model.t100
+odx_result "trim: the map is the model's" map_is_model $W/model.t100 0 end
 odx_result "trim: the trimmed ranges read zeros, everything else unchanged" \
 	$MODEL verify $DEV $W/before $W/trim100
 
@@ -256,7 +282,7 @@ bad_trim() {
 	odx_result "trim with a bad range at $idx ($name): $idx of 12 processed" \
 		grep -q "^trimmed $idx of 12 ranges" $W/out
 	odx_result "trim with a bad range at $idx ($name): the map is the model's after $idx ranges" \
-		map_is_model $W/model.$name
+		map_is_model $W/model.$name 0 end
 	odx_result "trim with a bad range at $idx ($name): ranges before trimmed, after untouched" \
 		$MODEL verify $DEV $W/before $W/$name $idx
 	cp $W/model.$name $W/model.cur
@@ -281,7 +307,7 @@ trim_refused() {
 	rc=$?
 	[ $rc = 1 ] && [ "$(wc -l < $W/err)" = 1 ] && grep -q "$1" $W/err &&
 		grep -q "^trimmed 0 of 2 ranges" $W/out &&
-		cmp -s $W/map.before <("$ODXCTL" map --json $DEV) && return 0
+		same_json $W/map.before map $DEV && return 0
 	odx_diag "exit $rc: $(cat $W/err) / $(cat $W/out)"
 	return 1
 }
@@ -316,21 +342,35 @@ sys.exit(not (d["mode"] == "rw" and not d["unmap"] and not d["unmap_passdown"]))
 reload_with || ktap_exit_fail_msg "cannot reload without features"
 
 # durable when the call returns: the metadata on the disk, read while the
-# volume is still active (nothing written since), already has the trim
-odxctl_json $W/map.trimmed map $DEV
-used=$(odx_used_slabs $V)
-"$ODXCTL" trim $DEV 0:64K > /dev/null
-used=$(odx_used_slabs $V)
+# volume is still active (nothing written since), already has the trim of
+# 3 whole slabs the model maps
+python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))["slabs"]
+for i in (1, len(s) // 2, len(s) - 2):
+    print(s[i] * 65536, 65536)' $W/model.cur > $W/durable
+$MODEL apply $W/model.cur $W/durable > $W/model.durable
+before=$(odx_used_slabs $V)
+"$ODXCTL" trim --ranges-from $W/durable $DEV > /dev/null
 dd if=$META of=$W/meta.img bs=4M iflag=direct status=none
-odx_result "durable on return: the on-disk metadata counts $used used slabs" \
+used=$(odx_used_slabs $V)
+durable_ok() {
 	python3 -c 'import json, sys; d = json.load(sys.stdin)
-sys.exit(not (d["clean"] and d["used_slabs"] == int(sys.argv[1])))' "$used" \
-	< <("$ODXCTL" check --json $W/meta.img)
+want = int(sys.argv[1]) - 3
+if not (d["clean"] and d["used_slabs"] == want == int(sys.argv[2]) == int(sys.argv[3])):
+    print("# on the disk: clean %s, %d used slabs; want %d (status %s, model %s)" %
+          (d["clean"], d["used_slabs"], want, sys.argv[2], sys.argv[3]))
+    sys.exit(1)' "$before" "$used" "$($MODEL used $W/model.durable)" \
+		< <("$ODXCTL" check --json $W/meta.img)
+}
+odx_result "durable on return: the on-disk metadata counts 3 used slabs fewer after a trim of 3 ($before -> $used)" \
+	durable_ok
+odx_result "the trim of 3 slabs: the map is the model's" \
+	map_is_model $W/model.durable 0 end
 odxctl_json $W/map.trimmed map $DEV
 odx_rmodx $V
 odx_loadvol $V $VMIB 128 || ktap_exit_fail_msg "cannot create the volume again"
 odx_result "after remove and create: the same map" \
-	cmp -s $W/map.trimmed <("$ODXCTL" map --json $DEV)
+	same_json $W/map.trimmed map $DEV
 odx_result "after remove and create: the same used slabs ($used)" \
 	test "$(odx_used_slabs $V)" = "$used"
 
