@@ -37,12 +37,18 @@
 #include <linux/types.h>
 
 struct block_device;
+struct mapped_device;
 struct odx_metadata;
 
 /* A map entry of an unmapped virtual slab; equal to ODX_UNMAPPED on disk */
 #define ODX_MD_UNMAPPED	0xffffffffU
 
 struct odx_md_config {
+	/*
+	 * The mapped device whose table this is: a metadata device serves
+	 * one mapped device (its reloads share it), never two at once.
+	 */
+	struct mapped_device *owner;
 	struct block_device *meta_bdev;
 	struct block_device *data_bdev;	/* flushed by every commit */
 	u32 slab_sectors;

@@ -94,6 +94,7 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	ot->mode = (mode & BLK_OPEN_WRITE) ? ODX_MODE_RW : ODX_MODE_RO;
+	cfg.owner = dm_table_get_md(ti->table);
 	cfg.meta_bdev = ot->meta_dev->bdev;
 	cfg.data_bdev = ot->data_dev->bdev;
 	cfg.slab_sectors = slab_sectors;
