@@ -1107,12 +1107,20 @@ out:
 	return r;
 }
 
-/* 7: operation status */
+/*
+ * 7: operation status. Every output is set: none echoes what the caller
+ * left in its struct (the inputs, checked before, stay as they were).
+ */
 static void odx_ctl_op_status(struct odx_ctl_op *op,
 			      struct odx_operation_status *st)
 {
+	struct odx_operation_status in = *st;
 	u8 ascq;
 
+	memset(st, 0, sizeof(*st));
+	st->size = in.size;
+	st->fd = in.fd;
+	st->operation_id = in.operation_id;
 	st->service_action = ODX_SA_WRITE_USING_TOKEN;
 	st->operation_counter = 1;
 	st->transfer_count_units = ODX_UNITS_BYTES;

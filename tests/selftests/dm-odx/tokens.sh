@@ -23,7 +23,7 @@ mkdir -p $W
 
 odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
 
-ktap_set_plan 37
+ktap_set_plan 38
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -96,6 +96,9 @@ odx_result "zero token, immediate: in progress, with an operation id" \
 zid=${OUT##* }
 tok_wait $DEV $zid
 odx_result "its status: done, 1 MiB in bytes, no sense data" \
+	expect "ok status 0x01 count $MIB units 0 error 0 sense 00/00/00"
+tok status $DEV $zid stale
+odx_result "its status into a reused struct: no stale error or sense" \
 	expect "ok status 0x01 count $MIB units 0 error 0 sense 00/00/00"
 odx_result "zero token, immediate: the range reads zeros" same
 
