@@ -31,6 +31,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
@@ -901,12 +902,19 @@ static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
  * ones have ended after it. The operation holds its destination's file,
  * not its volumes: it finds them again (inside an odx_ctl_srcu read
  * section, as a request does) when it starts.
+ *
+ * An operation belongs to its destination's mapped device (the disk's
+ * diskseq, which a reload keeps and a new device never reuses): status
+ * and abort through any other volume answer ENOENT, as for an id never
+ * issued. Ids are random, so that one volume's ids say nothing of
+ * another's.
  */
 #define ODX_CTL_OPS_KEPT	64U
 #define ODX_CTL_OPS_MAX		1024U	/* running at once */
 
 struct odx_ctl_op {
 	u64 id;
+	u64 diskseq;			/* of the destination's mapped device */
 	struct work_struct work;
 	struct file *file;
 	struct odx_token_info info;
@@ -920,11 +928,10 @@ struct odx_ctl_op {
 	struct list_head ended;		/* odx_ctl_ops_ended, oldest first */
 };
 
-static DEFINE_XARRAY_ALLOC1(odx_ctl_ops);
+static DEFINE_XARRAY(odx_ctl_ops);
 static DEFINE_SPINLOCK(odx_ctl_ops_lock);	/* the records' outputs */
 static LIST_HEAD(odx_ctl_ops_ended);
 static unsigned int odx_ctl_nr_ended, odx_ctl_nr_running;
-static u32 odx_ctl_op_next;
 static struct workqueue_struct *odx_ctl_wq;
 
 static u8 odx_ctl_op_result(struct odx_ctl_op *op)
@@ -979,6 +986,7 @@ static int odx_ctl_op_start(struct file *file, struct odx_offload_write *q,
 			    const struct odx_token_info *info)
 {
 	struct odx_ctl_op *op;
+	unsigned int tries;
 	u32 id;
 	int r;
 
@@ -991,6 +999,7 @@ static int odx_ctl_op_start(struct file *file, struct odx_offload_write *q,
 	op->x.transfer_offset = q->transfer_offset;
 	op->x.abort = &op->abort;
 	op->length = q->length;
+	op->diskseq = file_bdev(file)->bd_disk->diskseq;
 	op->running = true;
 	op->status = ODX_OP_IN_PROGRESS_BACKGROUND;
 	INIT_LIST_HEAD(&op->ended);
@@ -1003,11 +1012,18 @@ static int odx_ctl_op_start(struct file *file, struct odx_offload_write *q,
 	}
 	odx_ctl_nr_running++;
 	spin_unlock(&odx_ctl_ops_lock);
-	/* from here on a status request may find it */
-	r = xa_alloc_cyclic(&odx_ctl_ops, &id, op,
-			    XA_LIMIT(1, ODX_CTL_OPS_MAX * 1024),
-			    &odx_ctl_op_next, GFP_KERNEL);
-	if (r < 0) {
+	/*
+	 * A random id (never 0): at most ODX_CTL_OPS_MAX + ODX_CTL_OPS_KEPT
+	 * of 2^32 are taken, so a collision is rare and a few tries end it.
+	 * From here on a status request may find it.
+	 */
+	for (tries = 0; tries < 16; tries++) {
+		id = get_random_u32_inclusive(1, U32_MAX);
+		r = xa_insert(&odx_ctl_ops, id, op, GFP_KERNEL);
+		if (r != -EBUSY)
+			break;
+	}
+	if (r) {
 		spin_lock(&odx_ctl_ops_lock);
 		odx_ctl_nr_running--;
 		spin_unlock(&odx_ctl_ops_lock);
@@ -1184,9 +1200,11 @@ static int odx_ctl_ioc_operation(void __user *arg, bool abort)
 			   abort ? FMODE_WRITE : FMODE_READ, &file, &vol);
 	if (r)
 		goto out;
-	fput(file);
 	spin_lock(&odx_ctl_ops_lock);
 	op = id && id <= U32_MAX ? xa_load(&odx_ctl_ops, id) : NULL;
+	/* another volume's operation is not there for this one */
+	if (op && op->diskseq != file_bdev(file)->bd_disk->diskseq)
+		op = NULL;
 	if (!op) {
 		r = -ENOENT;
 	} else if (abort) {
@@ -1198,6 +1216,7 @@ static int odx_ctl_ioc_operation(void __user *arg, bool abort)
 		odx_ctl_op_status(op, &q.status);
 	}
 	spin_unlock(&odx_ctl_ops_lock);
+	fput(file);
 out:
 	srcu_read_unlock(&odx_ctl_srcu, idx);
 	if (!r && !abort)
