@@ -10,9 +10,10 @@
  * Finding the volume. A volume is entered in odx_ctl_volumes, keyed by the
  * dev_t of its mapped device, when its table is resumed and it is the only
  * target of that table; it is marked not live when the table is
- * suspended, and leaves when it is destroyed (a reload enters the new
- * table's volume in place of the old one). A request looks its volume up
- * and uses it inside an odx_ctl_srcu read section; suspending and
+ * suspended (live again when the suspend is interrupted: presuspend_undo),
+ * and leaves when it is destroyed (a reload enters the new table's volume
+ * in place of the old one). A request looks its volume up and uses it
+ * inside an odx_ctl_srcu read section; suspending and
  * destroying wait for those sections to end, so a volume never goes away
  * under a request and a request never sees a suspended volume's state
  * change under it (a grown map, a swapped table).
@@ -106,6 +107,13 @@ void odx_ctl_suspend(struct odx_volume *vol)
 		return;
 	WRITE_ONCE(vol->ctl_live, false);
 	synchronize_srcu(&odx_ctl_srcu);
+}
+
+void odx_ctl_suspend_undo(struct odx_volume *vol)
+{
+	if (!vol->ctl_registered)
+		return;
+	WRITE_ONCE(vol->ctl_live, true);
 }
 
 void odx_ctl_unregister(struct odx_volume *vol)

@@ -253,6 +253,16 @@ static void odx_presuspend(struct dm_target *ti)
 	odx_io_presuspend(ti->private);
 }
 
+/*
+ * The suspend was interrupted (a signal while I/O drained, or the file
+ * system would not freeze): the table stays live. The bios presuspend
+ * requeued come back from device-mapper.
+ */
+static void odx_presuspend_undo(struct dm_target *ti)
+{
+	odx_ctl_suspend_undo(ti->private);
+}
+
 static void odx_postsuspend(struct dm_target *ti)
 {
 	odx_io_postsuspend(ti->private);
@@ -317,6 +327,7 @@ static struct target_type odx_target_type = {
 	.map			= odx_map,
 	.end_io			= odx_end_io,
 	.presuspend		= odx_presuspend,
+	.presuspend_undo	= odx_presuspend_undo,
 	.postsuspend		= odx_postsuspend,
 	.preresume		= odx_preresume,
 	.resume			= odx_resume,

@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 12
+ktap_set_plan 13
 
 V=${ODX_TEST_PREFIX}-ns
 DEV=/dev/mapper/$V
@@ -45,6 +45,21 @@ sleep 3
 mode=$(odx_field $V 5)
 odx_result "queue mode: a write needing a slab waits (mode $mode)" \
 	test -d /proc/$writer -a "$mode" = out_of_data_space
+
+# a suspend interrupted while it waits for that write (a signal: device-
+# mapper undoes the presuspend) leaves the volume live, also to the
+# control device
+dmsetup suspend $V &
+spid=$!
+sleep 3
+waited=no
+[ -d /proc/$spid ] && waited=yes
+kill -KILL $spid 2>/dev/null
+wait $spid 2>/dev/null
+state=$(dmsetup info -c --noheadings -o suspended $V)
+info=$("$ODXCTL" info $DEV 2>&1 >/dev/null) && info=answers
+odx_result "an interrupted suspend (waited: $waited): $state, the control device $info" \
+	test "$waited $state $info" = "yes Active answers"
 
 # grow the data device to 8 MiB and reload both
 dmsetup suspend --noflush $V
