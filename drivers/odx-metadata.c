@@ -1543,6 +1543,23 @@ static void odx_md_close(struct odx_metadata *md)
 		      md->meta_bdev, r);
 }
 
+/*
+ * A read_only table takes over from a read-write one (on its resume: the
+ * read-write table is suspended and has made its last commit): close the
+ * read-write life as the last reference would (home blocks written, an
+ * empty transaction), then write nothing more, not even on close. A later
+ * read-write table makes it writable again (odx_md_share()).
+ */
+void odx_md_set_read_only(struct odx_metadata *md)
+{
+	mutex_lock(&md->lock);
+	if (!md->read_only) {
+		odx_md_close(md);
+		md->read_only = true;
+	}
+	mutex_unlock(&md->lock);
+}
+
 static void odx_md_release(struct kref *ref)
 {
 	struct odx_metadata *md = container_of(ref, struct odx_metadata, ref);

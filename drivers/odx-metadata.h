@@ -83,6 +83,8 @@ struct odx_md_stats {
  */
 struct odx_metadata *odx_md_get(const struct odx_md_config *cfg, char **error);
 void odx_md_put(struct odx_metadata *md);
+/* A read_only table is resumed: from now on nothing is written. */
+void odx_md_set_read_only(struct odx_metadata *md);
 
 /* Lockless: the physical slab mapped at @vslab, or ODX_MD_UNMAPPED. */
 u32 odx_md_lookup(struct odx_metadata *md, u64 vslab);

@@ -268,14 +268,19 @@ static void odx_postsuspend(struct dm_target *ti)
 	odx_io_postsuspend(ti->private);
 }
 
-/* Pick up a grown data device or table length. */
+/*
+ * Pick up a grown data device or table length; a read-only table stops
+ * the metadata being written (it may follow a read-write one).
+ */
 static int odx_preresume(struct dm_target *ti)
 {
 	struct odx_volume *ot = ti->private;
 	int r;
 
-	if (ot->mode == ODX_MODE_RO)
+	if (ot->mode == ODX_MODE_RO) {
+		odx_md_set_read_only(ot->md);
 		return 0;
+	}
 	r = odx_md_resize(ot->md,
 			  odx_whole_slabs(&ot->geo,
 					  bdev_nr_sectors(ot->data_dev->bdev)),

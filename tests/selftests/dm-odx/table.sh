@@ -74,7 +74,7 @@ bad() {
 	[ $ok = 1 ] && ktap_test_pass "refused: $desc" || ktap_test_fail "refused: $desc"
 }
 
-ktap_set_plan 26
+ktap_set_plan 27
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -145,6 +145,24 @@ dmsetup suspend $HOLDER &&
 odx_result "valid: a reload of the holder shares its metadata (data intact, rw)" \
 	test "$(odx_sum /dev/mapper/$HOLDER 0 1) $(odx_field $HOLDER 5)" = "$sum rw"
 odx_rmodx $HOLDER
+
+# read_only after read-write: once the read_only table is resumed the
+# metadata device is not written, by the periodic commit nor on removal
+odx_wipe
+echo "0 $LEN odx $META $DATA 128" | dmsetup create $NAME ||
+	ktap_exit_fail_msg "cannot create $NAME"
+dd if=/dev/urandom of=/dev/mapper/$NAME bs=64k count=16 oflag=direct,sync status=none
+sum=$(odx_sum /dev/mapper/$NAME 0 1)
+dmsetup suspend $NAME &&
+	echo "0 $LEN odx $META $DATA 128 1 read_only" | dmsetup reload $NAME &&
+	dmsetup resume $NAME
+msum=$(odx_devsum "$META" 8)
+sleep 3
+got="$(odx_field $NAME 5) $(odx_sum /dev/mapper/$NAME 0 1)"
+dmsetup remove --retry $NAME
+odx_result "read_only after read-write: data reads back, nothing written after the resume, nor by the removal" \
+	test "$got $(odx_devsum "$META" 8)" = "ro $sum $msum"
+odx_check_meta
 
 # slab sizes at both ends of the range are accepted
 for s in 128 2097152; do
