@@ -10,9 +10,10 @@
  * Finding the volume. A volume is entered in odx_ctl_volumes, keyed by the
  * dev_t of its mapped device, when its table is resumed and it is the only
  * target of that table; it is marked not live when the table is
- * suspended, and leaves when it is destroyed (a reload enters the new
- * table's volume in place of the old one). A request looks its volume up
- * and uses it inside an odx_ctl_srcu read section; suspending and
+ * suspended (live again when the suspend is interrupted: presuspend_undo),
+ * and leaves when it is destroyed (a reload enters the new table's volume
+ * in place of the old one). A request looks its volume up and uses it
+ * inside an odx_ctl_srcu read section; suspending and
  * destroying wait for those sections to end, so a volume never goes away
  * under a request and a request never sees a suspended volume's state
  * change under it (a grown map, a swapped table).
@@ -31,6 +32,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
@@ -105,6 +107,13 @@ void odx_ctl_suspend(struct odx_volume *vol)
 		return;
 	WRITE_ONCE(vol->ctl_live, false);
 	synchronize_srcu(&odx_ctl_srcu);
+}
+
+void odx_ctl_suspend_undo(struct odx_volume *vol)
+{
+	if (!vol->ctl_registered)
+		return;
+	WRITE_ONCE(vol->ctl_live, true);
 }
 
 void odx_ctl_unregister(struct odx_volume *vol)
@@ -901,12 +910,19 @@ static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
  * ones have ended after it. The operation holds its destination's file,
  * not its volumes: it finds them again (inside an odx_ctl_srcu read
  * section, as a request does) when it starts.
+ *
+ * An operation belongs to its destination's mapped device (the disk's
+ * diskseq, which a reload keeps and a new device never reuses): status
+ * and abort through any other volume answer ENOENT, as for an id never
+ * issued. Ids are random, so that one volume's ids say nothing of
+ * another's.
  */
 #define ODX_CTL_OPS_KEPT	64U
 #define ODX_CTL_OPS_MAX		1024U	/* running at once */
 
 struct odx_ctl_op {
 	u64 id;
+	u64 diskseq;			/* of the destination's mapped device */
 	struct work_struct work;
 	struct file *file;
 	struct odx_token_info info;
@@ -920,11 +936,10 @@ struct odx_ctl_op {
 	struct list_head ended;		/* odx_ctl_ops_ended, oldest first */
 };
 
-static DEFINE_XARRAY_ALLOC1(odx_ctl_ops);
+static DEFINE_XARRAY(odx_ctl_ops);
 static DEFINE_SPINLOCK(odx_ctl_ops_lock);	/* the records' outputs */
 static LIST_HEAD(odx_ctl_ops_ended);
 static unsigned int odx_ctl_nr_ended, odx_ctl_nr_running;
-static u32 odx_ctl_op_next;
 static struct workqueue_struct *odx_ctl_wq;
 
 static u8 odx_ctl_op_result(struct odx_ctl_op *op)
@@ -979,6 +994,7 @@ static int odx_ctl_op_start(struct file *file, struct odx_offload_write *q,
 			    const struct odx_token_info *info)
 {
 	struct odx_ctl_op *op;
+	unsigned int tries;
 	u32 id;
 	int r;
 
@@ -991,6 +1007,7 @@ static int odx_ctl_op_start(struct file *file, struct odx_offload_write *q,
 	op->x.transfer_offset = q->transfer_offset;
 	op->x.abort = &op->abort;
 	op->length = q->length;
+	op->diskseq = file_bdev(file)->bd_disk->diskseq;
 	op->running = true;
 	op->status = ODX_OP_IN_PROGRESS_BACKGROUND;
 	INIT_LIST_HEAD(&op->ended);
@@ -1003,11 +1020,18 @@ static int odx_ctl_op_start(struct file *file, struct odx_offload_write *q,
 	}
 	odx_ctl_nr_running++;
 	spin_unlock(&odx_ctl_ops_lock);
-	/* from here on a status request may find it */
-	r = xa_alloc_cyclic(&odx_ctl_ops, &id, op,
-			    XA_LIMIT(1, ODX_CTL_OPS_MAX * 1024),
-			    &odx_ctl_op_next, GFP_KERNEL);
-	if (r < 0) {
+	/*
+	 * A random id (never 0): at most ODX_CTL_OPS_MAX + ODX_CTL_OPS_KEPT
+	 * of 2^32 are taken, so a collision is rare and a few tries end it.
+	 * From here on a status request may find it.
+	 */
+	for (tries = 0; tries < 16; tries++) {
+		id = get_random_u32_inclusive(1, U32_MAX);
+		r = xa_insert(&odx_ctl_ops, id, op, GFP_KERNEL);
+		if (r != -EBUSY)
+			break;
+	}
+	if (r) {
 		spin_lock(&odx_ctl_ops_lock);
 		odx_ctl_nr_running--;
 		spin_unlock(&odx_ctl_ops_lock);
@@ -1107,12 +1131,20 @@ out:
 	return r;
 }
 
-/* 7: operation status */
+/*
+ * 7: operation status. Every output is set: none echoes what the caller
+ * left in its struct (the inputs, checked before, stay as they were).
+ */
 static void odx_ctl_op_status(struct odx_ctl_op *op,
 			      struct odx_operation_status *st)
 {
+	struct odx_operation_status in = *st;
 	u8 ascq;
 
+	memset(st, 0, sizeof(*st));
+	st->size = in.size;
+	st->fd = in.fd;
+	st->operation_id = in.operation_id;
 	st->service_action = ODX_SA_WRITE_USING_TOKEN;
 	st->operation_counter = 1;
 	st->transfer_count_units = ODX_UNITS_BYTES;
@@ -1176,9 +1208,11 @@ static int odx_ctl_ioc_operation(void __user *arg, bool abort)
 			   abort ? FMODE_WRITE : FMODE_READ, &file, &vol);
 	if (r)
 		goto out;
-	fput(file);
 	spin_lock(&odx_ctl_ops_lock);
 	op = id && id <= U32_MAX ? xa_load(&odx_ctl_ops, id) : NULL;
+	/* another volume's operation is not there for this one */
+	if (op && op->diskseq != file_bdev(file)->bd_disk->diskseq)
+		op = NULL;
 	if (!op) {
 		r = -ENOENT;
 	} else if (abort) {
@@ -1190,6 +1224,7 @@ static int odx_ctl_ioc_operation(void __user *arg, bool abort)
 		odx_ctl_op_status(op, &q.status);
 	}
 	spin_unlock(&odx_ctl_ops_lock);
+	fput(file);
 out:
 	srcu_read_unlock(&odx_ctl_srcu, idx);
 	if (!r && !abort)

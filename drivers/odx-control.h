@@ -15,6 +15,8 @@ void odx_ctl_exit(void);
 void odx_ctl_register(struct odx_volume *vol);
 /* The table is being suspended: wait for requests using it to finish. */
 void odx_ctl_suspend(struct odx_volume *vol);
+/* The suspend did not happen (presuspend_undo): requests may come again. */
+void odx_ctl_suspend_undo(struct odx_volume *vol);
 /* The table is being destroyed. */
 void odx_ctl_unregister(struct odx_volume *vol);
 

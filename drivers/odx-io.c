@@ -195,6 +195,7 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 
 	ob->srcu_idx = -1;
 	ob->alloc = NULL;
+	ob->nospace_waited = false;
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		/* device-mapper sends flushes as empty bios */
@@ -374,17 +375,28 @@ static void odx_bio_fail(struct bio *bio, blk_status_t status)
 
 static int odx_commit(struct odx_volume *vol);
 
+/*
+ * @bio waits for space: from its first wait on, not from its latest
+ * (a commit that frees slabs retries every waiting bio, and most come
+ * back). vol->nospace_since is the oldest waiting bio's.
+ */
 static void odx_no_space(struct odx_volume *vol, struct bio *bio)
 {
+	struct odx_bio *ob = odx_bio_data(bio);
 	unsigned long flags;
 
 	if (odx_feature(&vol->features, ODX_FEAT_ERROR_IF_NO_SPACE)) {
 		odx_bio_fail(bio, BLK_STS_NOSPC);
 		return;
 	}
+	if (!ob->nospace_waited) {
+		ob->nospace_waited = true;
+		ob->nospace_since = jiffies;
+	}
 	spin_lock_irqsave(&vol->lock, flags);
-	if (bio_list_empty(&vol->nospace))
-		vol->nospace_since = jiffies;
+	if (bio_list_empty(&vol->nospace) ||
+	    time_before(ob->nospace_since, vol->nospace_since))
+		vol->nospace_since = ob->nospace_since;
 	bio_list_add(&vol->nospace, bio);
 	if (vol->mode == ODX_MODE_RW) {
 		vol->mode = ODX_MODE_OUT_OF_DATA_SPACE;
@@ -824,18 +836,35 @@ static void odx_fail_list(struct bio_list *bios, blk_status_t status)
 		odx_bio_fail(bio, status);
 }
 
+/* Fail the bios that have waited for space longer than no_space_timeout. */
 static void odx_expire_nospace(struct odx_volume *vol)
 {
-	struct bio_list expired;
+	unsigned long timeout = (unsigned long)no_space_timeout_secs * HZ;
+	struct bio_list expired, waiting;
+	struct odx_bio *ob;
+	struct bio *bio;
 
 	if (!no_space_timeout_secs)
 		return;
 	bio_list_init(&expired);
+	bio_list_init(&waiting);
 	spin_lock_irq(&vol->lock);
 	if (!bio_list_empty(&vol->nospace) &&
-	    time_after(jiffies, vol->nospace_since +
-				no_space_timeout_secs * HZ))
-		bio_list_merge_init(&expired, &vol->nospace);
+	    time_after(jiffies, vol->nospace_since + timeout)) {
+		while ((bio = bio_list_pop(&vol->nospace))) {
+			ob = odx_bio_data(bio);
+			if (time_after(jiffies, ob->nospace_since + timeout)) {
+				bio_list_add(&expired, bio);
+				continue;
+			}
+			if (bio_list_empty(&waiting) ||
+			    time_before(ob->nospace_since,
+					vol->nospace_since))
+				vol->nospace_since = ob->nospace_since;
+			bio_list_add(&waiting, bio);
+		}
+		bio_list_merge(&vol->nospace, &waiting);
+	}
 	spin_unlock_irq(&vol->lock);
 	if (!bio_list_empty(&expired)) {
 		DMWARN("%s: no data space came within %u s, failing the waiting writes",

@@ -705,6 +705,8 @@ void odx_mdc_counts(struct odx_mdc *c, struct odx_mdc_counts *out)
 struct odx_metadata {
 	struct list_head list;		/* on odx_md_table */
 	struct kref ref;		/* table instances using it */
+	/* whose tables these are: the only mapped device that may share it */
+	struct mapped_device *owner;
 	dev_t meta_dev;
 	struct block_device *meta_bdev;
 	struct block_device *data_bdev;
@@ -1330,6 +1332,7 @@ static struct odx_metadata *odx_md_open(const struct odx_md_config *cfg,
 	kref_init(&md->ref);
 	mutex_init(&md->lock);
 	spin_lock_init(&md->core.lock);
+	md->owner = cfg->owner;
 	md->meta_dev = cfg->meta_bdev->bd_dev;
 	md->meta_bdev = cfg->meta_bdev;
 	md->data_bdev = cfg->data_bdev;
@@ -1400,7 +1403,14 @@ bad:
 	return ERR_PTR(r);
 }
 
-/* Another table instance for an open metadata device (a reload). */
+/*
+ * Another table instance for an open metadata device: a reload of the
+ * mapped device that holds it. Every table of one mapped device is
+ * suspended before the next is resumed, so the two never run at once; a
+ * table of any other mapped device is refused, as dm-thin refuses a
+ * second pool on one metadata device (two workers and allocators over
+ * one map would collide).
+ */
 static int odx_md_share(struct odx_metadata *md,
 			const struct odx_md_config *cfg, char **error)
 {
@@ -1409,6 +1419,18 @@ static int odx_md_share(struct odx_metadata *md,
 	u64 data_slabs;
 	int r = 0;
 
+	if (cfg->owner != md->owner) {
+		char name[DM_NAME_LEN];
+
+		/* the owner lives as long as its tables, which hold @md */
+		if (!md->owner || dm_copy_name_and_uuid(md->owner, name, NULL))
+			strscpy(name, "(being removed)");
+		DMERR("%pg: metadata device in use by mapped device %s (%s)",
+		      md->meta_bdev, name,
+		      md->owner ? dm_device_name(md->owner) : "-");
+		*error = "metadata device is in use by another mapped device";
+		return -EBUSY;
+	}
 	if (cfg->slab_sectors != md->slab_sectors) {
 		DMERR("%pg: in use with a slab size of %u sectors, not %u",
 		      md->meta_bdev, md->slab_sectors, cfg->slab_sectors);
@@ -1519,6 +1541,23 @@ static void odx_md_close(struct odx_metadata *md)
 	if (r)
 		DMERR("%pg: cannot close the metadata cleanly: error %d (the next activation replays the journal)",
 		      md->meta_bdev, r);
+}
+
+/*
+ * A read_only table takes over from a read-write one (on its resume: the
+ * read-write table is suspended and has made its last commit): close the
+ * read-write life as the last reference would (home blocks written, an
+ * empty transaction), then write nothing more, not even on close. A later
+ * read-write table makes it writable again (odx_md_share()).
+ */
+void odx_md_set_read_only(struct odx_metadata *md)
+{
+	mutex_lock(&md->lock);
+	if (!md->read_only) {
+		odx_md_close(md);
+		md->read_only = true;
+	}
+	mutex_unlock(&md->lock);
 }
 
 static void odx_md_release(struct kref *ref)

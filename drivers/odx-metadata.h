@@ -37,12 +37,18 @@
 #include <linux/types.h>
 
 struct block_device;
+struct mapped_device;
 struct odx_metadata;
 
 /* A map entry of an unmapped virtual slab; equal to ODX_UNMAPPED on disk */
 #define ODX_MD_UNMAPPED	0xffffffffU
 
 struct odx_md_config {
+	/*
+	 * The mapped device whose table this is: a metadata device serves
+	 * one mapped device (its reloads share it), never two at once.
+	 */
+	struct mapped_device *owner;
 	struct block_device *meta_bdev;
 	struct block_device *data_bdev;	/* flushed by every commit */
 	u32 slab_sectors;
@@ -77,6 +83,8 @@ struct odx_md_stats {
  */
 struct odx_metadata *odx_md_get(const struct odx_md_config *cfg, char **error);
 void odx_md_put(struct odx_metadata *md);
+/* A read_only table is resumed: from now on nothing is written. */
+void odx_md_set_read_only(struct odx_metadata *md);
 
 /* Lockless: the physical slab mapped at @vslab, or ODX_MD_UNMAPPED. */
 u32 odx_md_lookup(struct odx_metadata *md, u64 vslab);

@@ -94,6 +94,7 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	ot->mode = (mode & BLK_OPEN_WRITE) ? ODX_MODE_RW : ODX_MODE_RO;
+	cfg.owner = dm_table_get_md(ti->table);
 	cfg.meta_bdev = ot->meta_dev->bdev;
 	cfg.data_bdev = ot->data_dev->bdev;
 	cfg.slab_sectors = slab_sectors;
@@ -252,19 +253,34 @@ static void odx_presuspend(struct dm_target *ti)
 	odx_io_presuspend(ti->private);
 }
 
+/*
+ * The suspend was interrupted (a signal while I/O drained, or the file
+ * system would not freeze): the table stays live. The bios presuspend
+ * requeued come back from device-mapper.
+ */
+static void odx_presuspend_undo(struct dm_target *ti)
+{
+	odx_ctl_suspend_undo(ti->private);
+}
+
 static void odx_postsuspend(struct dm_target *ti)
 {
 	odx_io_postsuspend(ti->private);
 }
 
-/* Pick up a grown data device or table length. */
+/*
+ * Pick up a grown data device or table length; a read-only table stops
+ * the metadata being written (it may follow a read-write one).
+ */
 static int odx_preresume(struct dm_target *ti)
 {
 	struct odx_volume *ot = ti->private;
 	int r;
 
-	if (ot->mode == ODX_MODE_RO)
+	if (ot->mode == ODX_MODE_RO) {
+		odx_md_set_read_only(ot->md);
 		return 0;
+	}
 	r = odx_md_resize(ot->md,
 			  odx_whole_slabs(&ot->geo,
 					  bdev_nr_sectors(ot->data_dev->bdev)),
@@ -316,6 +332,7 @@ static struct target_type odx_target_type = {
 	.map			= odx_map,
 	.end_io			= odx_end_io,
 	.presuspend		= odx_presuspend,
+	.presuspend_undo	= odx_presuspend_undo,
 	.postsuspend		= odx_postsuspend,
 	.preresume		= odx_preresume,
 	.resume			= odx_resume,

@@ -132,6 +132,12 @@ struct odx_bio {
 	int srcu_idx;			/* -1: no io_srcu held */
 	sector_t sector;		/* bi_sector before odx_remap() */
 	struct odx_alloc *alloc;	/* a whole-slab write to a new slab */
+	/*
+	 * When it first waited for space (no_space_timeout counts from
+	 * then, however often a commit that freed slabs retries it).
+	 */
+	unsigned long nospace_since;
+	bool nospace_waited;
 #ifdef ODX_REQ_OP_COPY
 	struct work_struct copy_work;	/* a copy bio (odx-copybio.c) */
 	struct odx_volume *copy_vol;

@@ -76,7 +76,9 @@
  *               (remote token usage not supported, 0x02)
  *   EDQUOT      offload read: the volume has its maximum of live tokens,
  *               or pinning the source would exceed the pinned-space limit
- *   ENOENT      operation status or abort: no such operation id
+ *   ENOENT      operation status or abort: no such operation id on
+ *               this volume (an operation answers only through the
+ *               mapped device it writes to; ids are random)
  *   EALREADY    abort: the operation has already completed
  *   EAGAIN      offload write with ODX_WRITE_IMMEDIATE: too many
  *               operations running

@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 12
+ktap_set_plan 14
 
 V=${ODX_TEST_PREFIX}-ns
 DEV=/dev/mapper/$V
@@ -46,6 +46,21 @@ mode=$(odx_field $V 5)
 odx_result "queue mode: a write needing a slab waits (mode $mode)" \
 	test -d /proc/$writer -a "$mode" = out_of_data_space
 
+# a suspend interrupted while it waits for that write (a signal: device-
+# mapper undoes the presuspend) leaves the volume live, also to the
+# control device
+dmsetup suspend $V &
+spid=$!
+sleep 3
+waited=no
+[ -d /proc/$spid ] && waited=yes
+kill -KILL $spid 2>/dev/null
+wait $spid 2>/dev/null
+state=$(dmsetup info -c --noheadings -o suspended $V)
+info=$("$ODXCTL" info $DEV 2>&1 >/dev/null) && info=answers
+odx_result "an interrupted suspend (waited: $waited): $state, the control device $info" \
+	test "$waited $state $info" = "yes Active answers"
+
 # grow the data device to 8 MiB and reload both
 dmsetup suspend --noflush $V
 echo "0 16384 linear $DATA 0" | dmsetup reload $V-data
@@ -75,6 +90,45 @@ msg_refused() {
 	test "$(dmsetup table $V | awk '{print $9}')" = 100
 }
 odx_result "bad messages are refused and change nothing" msg_refused
+odx_rmvol $V
+
+# no_space_timeout counts from a write's first wait: a commit that frees
+# a slab retries every waiting write, and the one that does not get it
+# must not start waiting again. Two whole-slab writes wait (skip_zeroing:
+# the one served is written at once); at 8 s a discard frees one slab
+# and a flush commits, which gives it to one of them at time R; the
+# other fails 20 s after it began, not at R + 20. Timed against R, not
+# the clock, so that a slow machine does not fail it.
+P=/sys/module/dm_odx/parameters/no_space_timeout
+old_timeout=$(cat $P)
+echo 20 > $P
+W=/tmp/odx-ns-timeout
+rm -rf $W; mkdir -p $W
+odx_mkvol $V 64 4 128 skip_zeroing || ktap_exit_fail_msg "cannot create the volume"
+dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
+t0=$(date +%s%N)
+for s in 100 101; do
+	( dd if=/dev/urandom of=$DEV bs=64k seek=$s count=1 oflag=direct \
+		status=none 2>/dev/null
+	  echo "$? $((($(date +%s%N) - t0) / 1000000))" > $W/$s ) &
+done
+sleep 8
+blkdiscard -o 0 -l 65536 $DEV
+blockdev --flushbufs $DEV
+wait
+got=$(cat $W/100 $W/101 | sort | tr '\n' ' ')
+odx_diag "writes (exit status, ms after start): $got"
+timely() {
+	local served= failed= st ms
+	while read -r st ms; do
+		if [ "$st" = 0 ]; then served=$ms; else failed=$ms; fi
+	done < <(cat $W/100 $W/101)
+	[ -n "$served" ] && [ -n "$failed" ] && [ "$failed" -ge 20000 ] &&
+		[ "$failed" -lt $((served + 16000)) ]
+}
+odx_result "no_space_timeout 20 s: one write got the freed slab at R, the other failed at 20 s, before R + 16 s ($got)" timely
+echo "$old_timeout" > $P
+rm -rf $W
 odx_rmvol $V
 odx_check_result
 ktap_finished

@@ -12,8 +12,10 @@
  *                                          offload write; prints
  *                                          "written N result R"
  *                                          (with immediate: "... id N")
- *   odx_token status DEV ID                prints "status 0xSS count N units U
- *                                          error E sense KK/AA/QQ"
+ *   odx_token status DEV ID [stale]        prints "status 0xSS count N units U
+ *                                          error E sense KK/AA/QQ"; with
+ *                                          stale, every output field is
+ *                                          0x55 bytes on the way in
  *   odx_token abort DEV ID
  *
  * Numbers are bytes (decimal or 0x...). Each command prints, first,
@@ -175,9 +177,18 @@ int main(int argc, char **argv)
 		printf("\n");
 		return rc;
 	}
-	if (!strcmp(argv[1], "status") && argc == 4) {
+	if (!strcmp(argv[1], "status") && (argc == 4 ||
+	    (argc == 5 && !strcmp(argv[4], "stale")))) {
 		struct odx_operation_status q = { .size = sizeof(q) };
 
+		if (argc == 5) {
+			/* a reused struct: stale outputs the kernel must set */
+			memset(&q, 0x55, sizeof(q));
+			q.size = sizeof(q);
+			q.reserved1 = 0;
+			q.flags = 0;
+			q.reserved2 = 0;
+		}
 		dev = open_or_die(argv[2], O_RDONLY);
 		q.fd = dev;
 		q.operation_id = num(argv[3]);

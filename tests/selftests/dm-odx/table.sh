@@ -74,7 +74,7 @@ bad() {
 	[ $ok = 1 ] && ktap_test_pass "refused: $desc" || ktap_test_fail "refused: $desc"
 }
 
-ktap_set_plan 24
+ktap_set_plan 27
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -112,6 +112,57 @@ bad "low_water_mark without a value" "$P $META $DATA 128 1 low_water_mark" \
 	"low_water_mark needs a number of slabs"
 bad "low_water_mark not a number" "$P $META $DATA 128 2 low_water_mark lots" \
 	"invalid low_water_mark 'lots'"
+
+# one metadata device serves one mapped device: a second one is refused
+# (two workers and allocators over one map), a reload of the holder
+# shares it as before
+HOLDER=${NAME}-holder
+odx_wipe
+echo "0 $LEN odx $META $DATA 128" | dmsetup create $HOLDER ||
+	ktap_exit_fail_msg "cannot create $HOLDER"
+dd if=/dev/urandom of=/dev/mapper/$HOLDER bs=64k count=16 oflag=direct status=none
+sum=$(odx_sum /dev/mapper/$HOLDER 0 1)
+odx_klog_mark
+ok=1
+if echo "0 $LEN odx $META $DATA 128" | dmsetup create $NAME 2>/dev/null; then
+	odx_diag "a second mapped device on $META was accepted"
+	dmsetup remove $NAME
+	ok=0
+fi
+dmsetup info $NAME >/dev/null 2>&1 && { odx_diag "a device was left behind"; dmsetup remove $NAME; ok=0; }
+log=$(odx_klog_since)
+if ! grep -qF "metadata device in use by mapped device $HOLDER" <<<"$log"; then
+	odx_diag "kernel log lacks the holder's name; it said:"
+	sed 's/^/#   /' <<<"$log"
+	ok=0
+fi
+[ "$(odx_sum /dev/mapper/$HOLDER 0 1)" = "$sum" ] || { odx_diag "the holder's data changed"; ok=0; }
+[ $ok = 1 ] && ktap_test_pass "refused: a second mapped device on an active volume's metadata" ||
+	ktap_test_fail "refused: a second mapped device on an active volume's metadata"
+dmsetup suspend $HOLDER &&
+	echo "0 $LEN odx $META $DATA 128" | dmsetup reload $HOLDER &&
+	dmsetup resume $HOLDER
+odx_result "valid: a reload of the holder shares its metadata (data intact, rw)" \
+	test "$(odx_sum /dev/mapper/$HOLDER 0 1) $(odx_field $HOLDER 5)" = "$sum rw"
+odx_rmodx $HOLDER
+
+# read_only after read-write: once the read_only table is resumed the
+# metadata device is not written, by the periodic commit nor on removal
+odx_wipe
+echo "0 $LEN odx $META $DATA 128" | dmsetup create $NAME ||
+	ktap_exit_fail_msg "cannot create $NAME"
+dd if=/dev/urandom of=/dev/mapper/$NAME bs=64k count=16 oflag=direct,sync status=none
+sum=$(odx_sum /dev/mapper/$NAME 0 1)
+dmsetup suspend $NAME &&
+	echo "0 $LEN odx $META $DATA 128 1 read_only" | dmsetup reload $NAME &&
+	dmsetup resume $NAME
+msum=$(odx_devsum "$META" 8)
+sleep 3
+got="$(odx_field $NAME 5) $(odx_sum /dev/mapper/$NAME 0 1)"
+dmsetup remove --retry $NAME
+odx_result "read_only after read-write: data reads back, nothing written after the resume, nor by the removal" \
+	test "$got $(odx_devsum "$META" 8)" = "ro $sum $msum"
+odx_check_meta
 
 # slab sizes at both ends of the range are accepted
 for s in 128 2097152; do

@@ -23,7 +23,7 @@ mkdir -p $W
 
 odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
 
-ktap_set_plan 37
+ktap_set_plan 40
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -96,6 +96,9 @@ odx_result "zero token, immediate: in progress, with an operation id" \
 zid=${OUT##* }
 tok_wait $DEV $zid
 odx_result "its status: done, 1 MiB in bytes, no sense data" \
+	expect "ok status 0x01 count $MIB units 0 error 0 sense 00/00/00"
+tok status $DEV $zid stale
+odx_result "its status into a reused struct: no stale error or sense" \
 	expect "ok status 0x01 count $MIB units 0 error 0 sense 00/00/00"
 odx_result "zero token, immediate: the range reads zeros" same
 
@@ -194,6 +197,25 @@ want_zero 0 $MIB
 odx_result "another live volume's token is valid here (its zeros copied)" \
 	expect "ok written $MIB result 0"
 odx_result "and they read back" same
+# an operation answers only through its own volume; ids say nothing of
+# others' (the zero token rewrites zeros where the model has them)
+tok write $DEV $W/zero $((6 * MIB)) $MIB 0 immediate
+id1=${OUT##* }
+tok write $DEV $W/zero $((6 * MIB)) $MIB 0 immediate
+id2=${OUT##* }
+tok_wait $DEV $id1
+tok_wait $DEV $id2
+tok status $DEV2 $id1
+s=$OUT
+tok abort $DEV2 $id1
+s="$s $OUT"
+tok status $DEV $id1
+s="$s ${OUT%% *}"
+tok abort $DEV $id1
+odx_result "another volume's operation: status and abort through this one ENOENT (its own: ok, EALREADY)" \
+	test "$s $OUT" = "ENOENT ENOENT ok EALREADY"
+odx_result "operation ids are not sequential ($zid, $id1, $id2)" \
+	test "$id1" != $((zid + 1)) -a "$id2" != $((id1 + 1))
 dmsetup remove --retry $V2 && odx_check_meta /dev/mapper/$V2-meta
 tok write $DEV $W/other 0 $MIB 0
 odx_result "its volume removed: EKEYREVOKED" \
