@@ -66,9 +66,8 @@ CV=$P-chk
 for d in "$REC" "$LOGDEV" "$REPLAY" "$SCRATCH"; do
 	[ -b "$d" ] || { ktap_skip_all "no disk $d (the VM runner gives four)"; exit "$KSFT_SKIP"; }
 done
-command -v python3 >/dev/null || { ktap_skip_all "python3 missing"; exit "$KSFT_SKIP"; }
-command -v fio >/dev/null || { ktap_skip_all "fio missing"; exit "$KSFT_SKIP"; }
-[ -x "${ODXCTL:-}" ] || { ktap_skip_all "no odxctl (set ODXCTL)"; exit "$KSFT_SKIP"; }
+odx_need_cmd python3 fio
+odx_need_odxctl
 
 crash_cleanup() {
 	local d
@@ -81,7 +80,7 @@ odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
 modprobe dm-log-writes 2>/dev/null
 dmsetup targets | grep -q '^log-writes' ||
-	{ ktap_skip_all "no dm-log-writes target"; exit "$KSFT_SKIP"; }
+	odx_lacks log-writes "no dm-log-writes target"
 rm -rf $W
 mkdir -p $W
 odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
