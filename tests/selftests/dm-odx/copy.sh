@@ -44,6 +44,7 @@ for d in "$DATA2" "$PLAIN"; do
 	[ -b "$d" ] || { ktap_skip_all "no disk $d (the VM runner gives four)"; exit "$KSFT_SKIP"; }
 done
 odx_need_cmd xfs_io fio
+odx_need_odxctl
 
 # 1 GiB virtual over 1 GiB of data, 64 KiB slabs; 128 MiB of a pattern
 odx_mkvol $V 1024 1024 128 || ktap_exit_fail_msg "cannot create the volume"
