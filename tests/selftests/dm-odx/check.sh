@@ -21,9 +21,8 @@ CORRUPT="python3 $(dirname "$0")/odx-corrupt.py"
 OUT=/tmp/odx-chk.out
 PAT=/tmp/odx-chk.pat
 
-[ -n "$ODXCTL" ] && [ -x "$ODXCTL" ] ||
-	{ ktap_skip_all "no odxctl (set ODXCTL)"; exit "$KSFT_SKIP"; }
-command -v python3 >/dev/null || { ktap_skip_all "python3 missing"; exit "$KSFT_SKIP"; }
+odx_need_odxctl
+odx_need_cmd python3
 [ -b "$SPARE" ] || { ktap_skip_all "no spare disk $SPARE"; exit "$KSFT_SKIP"; }
 ktap_set_plan 23
 

@@ -10,8 +10,12 @@
 # just before or after a superblock write, the commit point), activate the
 # volume on each replayed state, and check that it activates, that every
 # block holds a value it may hold (at least what was acknowledged by the
-# last flush: see check_point() in replay-log.py), and that the used slabs
-# agree with what the workload mapped.
+# last flush: see check_point() in replay-log.py), that no block reads
+# the poison the replay puts where the data device was discarded or never
+# written (a slab mapped without zeroing), and that the set of mapped
+# virtual slabs (odxctl map) agrees with what the workload mapped and
+# unmapped. The workload removes and recreates the volume once, so that
+# discarded data slabs are reused.
 #
 # Layout: lw = log-writes over $ODX_CRASH_DEV (default /dev/vdc) logging to
 # $ODX_CRASH_LOG (/dev/vdd); the volume's metadata (8 MiB) and data
@@ -66,9 +70,8 @@ CV=$P-chk
 for d in "$REC" "$LOGDEV" "$REPLAY" "$SCRATCH"; do
 	[ -b "$d" ] || { ktap_skip_all "no disk $d (the VM runner gives four)"; exit "$KSFT_SKIP"; }
 done
-command -v python3 >/dev/null || { ktap_skip_all "python3 missing"; exit "$KSFT_SKIP"; }
-command -v fio >/dev/null || { ktap_skip_all "fio missing"; exit "$KSFT_SKIP"; }
-[ -x "${ODXCTL:-}" ] || { ktap_skip_all "no odxctl (set ODXCTL)"; exit "$KSFT_SKIP"; }
+odx_need_cmd python3 fio
+odx_need_odxctl
 
 crash_cleanup() {
 	local d
@@ -81,7 +84,7 @@ odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
 modprobe dm-log-writes 2>/dev/null
 dmsetup targets | grep -q '^log-writes' ||
-	{ ktap_skip_all "no dm-log-writes target"; exit "$KSFT_SKIP"; }
+	odx_lacks log-writes "no dm-log-writes target"
 rm -rf $W
 mkdir -p $W
 odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
@@ -171,6 +174,19 @@ ccopy() {
 	mark
 }
 
+# reopen: remove the volume (a clean close) and create it again; the new
+# volume allocates from the first free data slab on, so the slabs freed
+# and discarded so far are reused (they must be zeroed: the replay writes
+# the poison over discarded ranges)
+reopen() {
+	OP=$((OP + 1))
+	dmsetup remove --retry $V 2>> $W/ops.err || FAILED="$FAILED remove$OP"
+	odx_check_meta /dev/mapper/$P-rmeta
+	echo "0 $((VIRT_MIB * 2048)) odx /dev/mapper/$P-rmeta /dev/mapper/$P-rdata $SLAB" |
+		dmsetup create $V 2>> $W/ops.err || FAILED="$FAILED create$OP"
+	record R 0 0
+}
+
 # fsync the volume: a REQ_PREFLUSH
 flush() {
 	OP=$((OP + 1))
@@ -192,6 +208,7 @@ workload() {
 	w $((3 * S)) 16
 	w $((5 * S + 8)) 16
 	w $((10 * S + 15)) 1
+	w $((12 * S + 3)) 2
 	flush
 	# overwrites in place, and a new slab in map block 1
 	w $((1 * S)) 1
@@ -200,14 +217,18 @@ workload() {
 	w $((2 * S + 5)) 1
 	flush
 	# whole-slab discard, partial discard, whole-slab write-zeroes; a new
-	# slab in map block 2
+	# slab in map block 2; slab 12 zeroed by a partial discard (mapped,
+	# and it reads zeros: only the map shows a lost mapping of it)
 	discard $((3 * S)) 16
 	discard $((5 * S + 10)) 4
 	discard $(((M + 20) * S)) 16 -z
 	w $(((2 * M + 30) * S)) 2
+	discard $((12 * S + 3)) 2
 	flush
-	# the discarded slab written again (slabs freed above may be reused),
-	# two whole slabs in map block 3
+	# a new volume on the metadata: the data slabs freed above come first
+	reopen
+	# the discarded slab written again (into a reused data slab), two
+	# whole slabs in map block 3
 	w $((3 * S + 2)) 1
 	w $(((3 * M + 40) * S)) 32
 	flush
@@ -315,13 +336,19 @@ if [ -n "${ODX_CRASH_KEEP:-}" ]; then
 		count=$(( ($(sed -n '1s/.* \([0-9]*\) bytes$/\1/p' $W/entries) >> 20) + 1))
 	odx_diag "log and workload kept in $ODX_CRASH_KEEP"
 fi
-ktap_set_plan $((2 + $(wc -l < $W/points)))
+ktap_set_plan $((3 + $(wc -l < $W/points)))
 odx_diag "seed $SEED (ODX_CRASH_SEED), $POINTS points besides the flush marks (ODX_CRASH_POINTS)"
 [ -z "$FAILED" ] || sed 's/^/# /' $W/ops.err
 odx_result "recorded $OP operations in $nentries log entries, every mark logged (${FAILED:-no failure})" \
 	test -z "$FAILED"
+odx_feature_result copy $COPY "the workload has copy_file_range() copies (REQ_OP_COPY)"
 
-odx_zero "$REPLAY" 0 $((META_MIB + DATA_MIB)) &&
+# the replayed data device starts as poison, not zeros: a data slab is
+# zeroed or written whole before a mapping of it commits, or the check
+# reads the poison (and so does a discarded one, see replay-log.py)
+odx_zero "$REPLAY" 0 $META_MIB &&
+	$REPLAY_LOG poison "$REPLAY" --offset $((META_MIB * 1048576)) \
+		--length $((DATA_MIB * 1048576)) &&
 	odx_linear $P-cmeta "$SCRATCH" 0 $META_MIB &&
 	odx_linear $P-cdata "$REPLAY" $META_MIB $DATA_MIB ||
 	{ crash_cleanup; ktap_exit_fail_msg "cannot set up the replay"; }
@@ -357,11 +384,14 @@ check_point() {
 		odx_diag "status: $st"
 		ok=0
 	fi
-	# mapped virtual slabs (copies share slabs: not the used count)
-	mapped=$($ODXCTL map --json /dev/mapper/$CV | python3 -c \
-		'import json, sys; print(json.load(sys.stdin)["allocated_bytes"] // 65536)')
+	# the mapped virtual slabs, as a set (copies share slabs: not the
+	# used count)
+	if ! $ODXCTL map --json /dev/mapper/$CV > $W/map.json 2> $W/map.err; then
+		odx_diag "odxctl map failed: $(cat $W/map.err)"
+		ok=0
+	fi
 	$REPLAY_LOG check "$LOGDEV" --ops $W/ops --entry "$n" --dev /dev/mapper/$CV \
-		--slabs "$mapped/${6#*/}" > $W/check.out 2>&1 || ok=0
+		--map $W/map.json --data-slabs "${6#*/}" > $W/check.out 2>&1 || ok=0
 	if [ $ok = 0 ]; then
 		cat $W/check.out
 		odx_diag "status: $st"

@@ -337,3 +337,66 @@ odx_queue() {
 odx_copy_max() {
 	cat "$(odx_queue "$1" copy_max_bytes)" 2>/dev/null
 }
+
+# --- what this kernel and this test bed must have ----------------------------
+# The one place that decides whether a missing feature is a skip or a
+# failure. The test kernel (ODX_KERNEL=debug) carries the patch series, so
+# it must have "copy" (REQ_OP_COPY: queue/copy_max_bytes, copy_file_range()
+# on block devices); the test bed (ODX_KERNEL set: run by tests/vm/run.sh)
+# must have every tool and target the scripts use: "fio", "odxctl",
+# "python3", "xfs_io", "log-writes" (dm-log-writes). Anywhere else (the
+# stock kernel; a script run by hand) a missing feature skips.
+
+# odx_required WHAT: WHAT must be there on this run (exit status 0)
+odx_required() {
+	case $1 in
+	copy)	[ "${ODX_KERNEL:-}" = debug ] ;;
+	*)	[ -n "${ODX_KERNEL:-}" ] ;;
+	esac
+}
+
+# odx_lacks WHAT REASON: WHAT is missing: bail out (a failure) where it
+# is required, else skip the whole script with REASON
+odx_lacks() {
+	if odx_required "$1"; then
+		ktap_exit_fail_msg "$2: ODX_KERNEL=${ODX_KERNEL:-} must have $1"
+	fi
+	ktap_skip_all "$2"
+	exit "$KSFT_SKIP"
+}
+
+# odx_need_cmd CMD...: each command is on the PATH (odx_lacks CMD if not)
+odx_need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || odx_lacks "$c" "$c missing"
+	done
+}
+
+# odx_need_odxctl: $ODXCTL is an executable (odx_lacks odxctl if not)
+odx_need_odxctl() {
+	[ -n "$ODXCTL" ] && [ -x "$ODXCTL" ] ||
+		odx_lacks odxctl "no odxctl (set ODXCTL)"
+}
+
+# odx_feature_result WHAT HAVE DESC: one KTAP result for an optional part
+# of a script: pass if HAVE is 1, else a failure where WHAT is required
+# and a skip elsewhere
+odx_feature_result() {
+	if [ "$2" = 1 ]; then
+		ktap_test_pass "$3"
+	elif odx_required "$1"; then
+		ktap_test_fail "$3: missing, and ODX_KERNEL=${ODX_KERNEL:-} must have $1"
+	else
+		ktap_test_skip "$3: this kernel has no $1"
+	fi
+}
+
+# odx_save DEV OFFSET LENGTH FILE (bytes): FILE holds the range of DEV,
+# read with O_DIRECT; fails if the read fails or comes back short (a
+# reference to compare copies against, not another read of the device)
+odx_save() {
+	dd if="$1" of="$4" bs=1M iflag=direct,skip_bytes,count_bytes \
+		skip="$2" count="$3" status=none &&
+	[ "$(stat -c %s "$4")" = "$3" ]
+}

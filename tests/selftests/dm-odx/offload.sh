@@ -27,6 +27,8 @@ W=/tmp/odx-offload
 rm -rf $W
 mkdir -p $W
 odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
+odx_need_cmd fio python3
+odx_need_odxctl
 
 ktap_set_plan 32
 
@@ -188,18 +190,26 @@ fio_rc=$?
 odx_diag "fio: $(grep -E 'err=|verify' $W/fio.out | head -6)"
 odx_result "fio with verify next to the destination and on the source passed during $copies copy rounds" \
 	test $fio_rc = 0 -a $copies -gt 0 -a $bad = 0
-# the last point-in-time copy equals the source as it is now (idle)
-tok read $DEV $W/f pit 0 $((768 * MIB)):$((16 * MIB))
-tok write $DEV $W/f $((896 * MIB)) $((16 * MIB)) 0
-odx_result "an idle copy of the fio range reads back equal" \
-	cmp -s <(dd if=$DEV bs=1M skip=768 count=16 iflag=direct status=none) \
-	<(dd if=$DEV bs=1M skip=896 count=16 iflag=direct status=none)
+# an idle point-in-time copy of what fio left (read once, the reference)
+odx_save $DEV $((768 * MIB)) $((16 * MIB)) $W/fio-range ||
+	odx_diag "cannot read the fio range"
+idle_copy() {
+	tok read $DEV $W/f pit 0 $((768 * MIB)):$((16 * MIB))
+	expect "ok bytes .*" || return 1
+	tok write $DEV $W/f $((896 * MIB)) $((16 * MIB)) 0
+	expect "ok written $((16 * MIB)) result 0" &&
+	same_as $W/fio-range 0 $DEV $((896 * MIB)) $((16 * MIB)) &&
+	same_as $W/fio-range 0 $DEV $((768 * MIB)) $((16 * MIB))
+}
+odx_result "an idle copy of the fio range: all written, reads back equal to what fio left" \
+	idle_copy
 
 # --- asynchronous copies ------------------------------------------------------
 # a reload revokes the tokens so far (their pins count against the limit)
 dmsetup table $V | dmsetup reload $V && dmsetup resume $V
 # unaligned, so a data copy that takes a while
 A=$((128 * MIB))
+odx_save $DEV 4096 $A $W/async-src || odx_diag "cannot read the async source"
 tok read $DEV $W/a pit 0 $((4096)):$A
 tok write $DEV $W/a $((600 * MIB + 8192)) $A 0 immediate
 odx_result "immediate: in progress, with an id" \
@@ -211,9 +221,8 @@ odx_result "status at once: in progress (0x10-0x12)" \
 tok_wait $DEV $id
 odx_result "then done: 0x01, transfer count 128 MiB in bytes, no sense" \
 	expect "ok status 0x01 count $A units 0 error 0 sense 00/00/00"
-odx_result "the asynchronous copy reads back equal" \
-	cmp -s <(dd if=$DEV bs=1M iflag=direct,skip_bytes,count_bytes skip=4096 count=$A status=none) \
-	<(dd if=$DEV bs=1M iflag=direct,skip_bytes,count_bytes skip=$((600 * MIB + 8192)) count=$A status=none)
+odx_result "the asynchronous copy reads back equal (to the source as read before it)" \
+	same_as $W/async-src 0 $DEV $((600 * MIB + 8192)) $A
 # 512 MiB of data copy (source and destination out of phase): aborted
 # before its end
 B=$((512 * MIB))

@@ -22,26 +22,40 @@ Entries are numbered from 1; "entry N" is the state after entries 1..N.
   replay-log.py replay LOG TARGET (--entry N | --until-mark NAME) [--from M]
       apply entries M+1..N to TARGET (default M = 0: from the start; a
       larger M replays incrementally onto a TARGET that holds entry M);
-      discards are applied as zeros; prints the entry reached
+      discards are applied as poison (see below); prints the entry reached
+  replay-log.py poison TARGET --offset BYTES --length BYTES
+      write the poison over a range of TARGET (crash.sh: the replay's
+      data device before the replay, a data device of unknown content)
   replay-log.py points LOG --ops OPS [--random K] [--seed X]
       crash.sh's replay points, sorted: the mark of every durability
       operation of OPS, and K more entries chosen with seed X: half at
       commit points (more just before than just after a superblock write:
       a 4 KiB FUA write to the first 8 KiB of the logged device, where
       crash.sh puts the metadata device), the others anywhere
-  replay-log.py check LOG --ops OPS --entry N --dev DEV --slabs USED/TOTAL
-      read volume DEV (activated on the state after entry N) and check it
-      against the workload OPS (see check_point() for the rules)
+  replay-log.py check LOG --ops OPS --entry N --dev DEV --map MAP
+                      --data-slabs TOTAL
+      read volume DEV (activated on the state after entry N; MAP: its
+      "odxctl map --json", TOTAL: its data slabs) and check it against the
+      workload OPS (see check_point() for the rules)
+
+Poison: a discarded range reads back undefined (the block layer promises
+no zeros after a discard; dm-odx must zero a slab it reuses), so the
+replay writes the poison there, and the check reports any block that
+reads it: a slab reused, or newly allocated on a poisoned data device,
+without zeroing. Each 4 KiB block of it holds "odx-poison" lines.
 
 OPS, written by crash.sh: one line per operation "OP KIND BLOCK COUNT",
 operations numbered from 1 in the order they ran, KIND W (write), U (FUA
 write), Z (discard, or write-zeroes that the volume serves), O (writes of
-zeros: write-zeroes the kernel emulates), F (fsync) or C (volume removed);
+zeros: write-zeroes the kernel emulates), F (fsync), C (volume removed),
+R (volume removed and created again), X (offload copy) or Y
+(copy_file_range copy);
 after operation OP completed the log got mark "opOP" (and "op0" once the
 volume was created). Block B written by operation OP holds 64 lines of
 "odx-crash blk=%08d op=%04d" padded to 63 characters and a newline.
 """
 import argparse
+import json
 import mmap
 import os
 import random
@@ -56,7 +70,11 @@ HDR = struct.Struct("<QQQQ")
 
 BLOCK = 4096
 SLAB_BLOCKS = 16            # 64 KiB slabs (crash.sh)
+SLAB_BYTES = SLAB_BLOCKS * BLOCK
 CHUNK = 4 << 20
+POISON_LINE = b"odx-poison: discarded or never zeroed".ljust(63) + b"\n"
+POISON_BLOCK = POISON_LINE * (BLOCK // 64)
+POISON_CHUNK = POISON_BLOCK * (CHUNK // BLOCK)
 
 
 class Entry:
@@ -135,7 +153,6 @@ def cmd_replay(args):
     if args.start > end:
         sys.exit("replay: --from %d is past entry %d" % (args.start, end))
     ss = log.sectorsize
-    zeros = bytes(CHUNK)
     fd = os.open(args.target, os.O_WRONLY)
     try:
         for e in log.entries[args.start:end]:
@@ -143,11 +160,7 @@ def cmd_replay(args):
                 continue
             pos, left = e.sector * ss, e.nr_sectors * ss
             if e.flags & DISCARD:
-                while left:
-                    n = min(left, CHUNK)
-                    os.pwrite(fd, zeros[:n], pos)
-                    pos += n
-                    left -= n
+                poison(fd, pos, left)
                 continue
             log.f.seek(e.data_off)
             while left:
@@ -163,6 +176,26 @@ def cmd_replay(args):
     print(end)
 
 
+def poison(fd, pos, left):
+    """Write the poison over [pos, pos + left) of fd (whole sectors)."""
+    while left:
+        # the pattern is block-periodic: keep it aligned to the device
+        skip = pos % BLOCK
+        n = min(left, CHUNK - skip)
+        os.pwrite(fd, POISON_CHUNK[skip:skip + n], pos)
+        pos += n
+        left -= n
+
+
+def cmd_poison(args):
+    fd = os.open(args.target, os.O_WRONLY)
+    try:
+        poison(fd, args.offset, args.length)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 # --- the crash test's workload model -----------------------------------------
 
 def read_ops(path):
@@ -171,12 +204,12 @@ def read_ops(path):
         for line in f:
             f = line.split()
             # a copy (X: offload write, Y: copy_file_range) has a fifth
-            # field: its source block
+            # field: its source block; R: removed and created again
             op, kind, blk, count = f[:4]
             src = int(f[4]) if len(f) > 4 else -1
             ops.append((int(op), kind, int(blk), int(count), src))
     for i, o in enumerate(ops):
-        if o[0] != i + 1 or o[1] not in "WUZOFCXY" or \
+        if o[0] != i + 1 or o[1] not in "WUZOFCRXY" or \
                 (o[1] in "XY") != (o[4] >= 0):
             sys.exit("%s: bad operation line %d: %s" % (path, i + 1, o))
     return ops
@@ -239,16 +272,56 @@ def describe_value(v):
                                 " for block %d" % v[0])
 
 
-def check_point(log, ops, n, dev, used, total, out):
+MAP, UNMAP, UNKNOWN = "mapped", "unmapped", "either"
+
+
+def map_effects(ops, last):
+    """
+    effects[slab]: [(op, effect)] in order, for the operations 1..last
+    that change whether a virtual slab is mapped: a write (W, U, O) maps
+    every slab it touches; a discard (Z) unmaps the whole slabs it covers
+    (a partial one is zeroed in place and stays as it was); a copy (X, Y)
+    maps a destination slab that gets data from a source slab mapped when
+    it ran (a remap or a data copy), and leaves a slab it fills from
+    unmapped source slabs either way (UNKNOWN). running[slab]: mapped
+    after every operation so far (the live volume's view).
+    """
+    effects = {}
+    running = {}
+    for op, kind, blk, count, src in ops[:last]:
+        first, end = blk // SLAB_BLOCKS, (blk + count - 1) // SLAB_BLOCKS + 1
+        if kind in "WUO":
+            for s in range(first, end):
+                effects.setdefault(s, []).append((op, MAP))
+                running[s] = MAP
+        elif kind == "Z":
+            for s in range(-(-blk // SLAB_BLOCKS), (blk + count) // SLAB_BLOCKS):
+                effects.setdefault(s, []).append((op, UNMAP))
+                running[s] = UNMAP
+        elif kind in "XY":
+            got = {}
+            for i in range(count):
+                d = (blk + i) // SLAB_BLOCKS
+                got[d] = got.get(d, False) or \
+                    running.get((src + i) // SLAB_BLOCKS) == MAP
+            for d, m in got.items():
+                e = MAP if m else UNKNOWN
+                effects.setdefault(d, []).append((op, e))
+                running[d] = e
+    return effects
+
+
+def check_point(log, ops, n, dev, mapped, total, out):
     """
     The rules for the state after entry N of the log. pos[j] is the entry
     of mark "op<j>".
 
      - Operation j may have reached the log by entry N iff j was started
        before entry N: pos[j - 1] < N (it started after mark op<j-1>).
-     - Operation i is durable at N iff an fsync (F) or the removal of the
-       volume (C) j > i completed by N (pos[j] <= N), or i is itself a FUA
-       write (U) that completed by N: the flush or FUA was acknowledged.
+     - Operation i is durable at N iff an fsync (F), the removal of the
+       volume (C, R) or an offload copy j > i completed by N
+       (pos[j] <= N), or i is itself a FUA write (U) or an offload copy
+       (X) that completed by N: the flush or FUA was acknowledged.
      - An offload copy (X) ends with a flush: it and everything before it
        are durable once it completed. Each destination block gets the
        value its source block had when the copy ran (the workload runs one
@@ -259,22 +332,22 @@ def check_point(log, ops, n, dev, used, total, out):
        (zeros for a discard, and before the first write): the value of its
        last durable operation (zeros if none), or the value of a later
        operation that may have reached the log. Anything else (an older
-       value, another block's data, a torn block) fails. A value is the
-       (block, operation) its pattern names: a copied block names its
-       source.
-     - Mapped virtual slabs (odxctl map; with copies, slabs are shared,
-       so not the used count): at least the slabs that read non-zero
-       anywhere (an unmapped slab reads zeros), at most the slabs a write
-       that may have reached the log mapped and no durable whole-slab
-       discard after it unmapped, and at most TOTAL. At the mark of an
-       fsync or removal every operation is durable and no other one
-       started: used slabs must equal that upper bound exactly.
+       value, another block's data, a torn block, the poison of a
+       discarded or never zeroed slab) fails. A value is the (block,
+       operation) its pattern names: a copied block names its source.
+     - Mapped virtual slabs, as a set (MAP: odxctl map): a slab is mapped
+       or not as its last durable operation left it (map_effects(); not
+       mapped if none), or as a later operation that may have reached the
+       log left it. A slab that must be mapped and is not, or must not be
+       and is, fails: a lost mapping (even of a slab that reads zeros)
+       and a leaked one do not cancel out. Every slab that reads non-zero
+       is mapped, and no more slabs than TOTAL (the data slabs) are.
     """
     pos = op_marks(log, ops)
     started = [j for j in range(1, len(ops) + 1) if pos[j - 1] < n]
     last = started[-1] if started else 0
     fmax = max([j for j in range(1, len(ops) + 1)
-                if ops[j - 1][1] in "FCX" and pos[j] <= n], default=0)
+                if ops[j - 1][1] in "FCRX" and pos[j] <= n], default=0)
 
     def durable(i):
         return i < fmax or (ops[i - 1][1] in "UX" and pos[i] <= n)
@@ -297,16 +370,13 @@ def check_point(log, ops, n, dev, used, total, out):
         d = max(k for k, (op, _) in enumerate(vs) if op == 0 or durable(op))
         allowed[b] = {v for _, v in vs[d:]}
 
-    # slabs a write may have mapped and no durable whole discard unmapped
-    may_map = set()
-    for op, kind, blk, count, _ in ops[:last]:
-        if kind in "WUOXY":
-            may_map.update(range(blk // SLAB_BLOCKS,
-                                 (blk + count - 1) // SLAB_BLOCKS + 1))
-        elif kind == "Z" and durable(op):
-            first = -(-blk // SLAB_BLOCKS)
-            end = (blk + count) // SLAB_BLOCKS
-            may_map.difference_update(range(first, end))
+    # may[slab]: the mapping states the slab may be in
+    may = {}
+    for s, evs in map_effects(ops, last).items():
+        evs = [(0, UNMAP)] + evs
+        d = max(k for k, (op, _) in enumerate(evs) if op == 0 or durable(op))
+        st = {e for _, e in evs[d:]}
+        may[s] = {MAP, UNMAP} if UNKNOWN in st else st
 
     per_chunk = CHUNK // BLOCK
     touched_chunks = {b // per_chunk for b in allowed}
@@ -337,6 +407,12 @@ def check_point(log, ops, n, dev, used, total, out):
                     val = 0
                 else:
                     nonzero.add(b // SLAB_BLOCKS)
+                    if blk == POISON_BLOCK:
+                        errors.append("block %d (slab %d): the poison (a "
+                                      "discarded or never written block of "
+                                      "the data device, not zeroed)"
+                                      % (b, b // SLAB_BLOCKS))
+                        continue
                     head = blk[:64].decode(errors="replace")
                     try:
                         hb = int(head[14:22])
@@ -360,30 +436,50 @@ def check_point(log, ops, n, dev, used, total, out):
     finally:
         os.close(fd)
 
-    lo, hi = len(nonzero), min(len(may_map), total)
-    exact = fmax > 0 and pos[fmax] == n
-    if used > total:
-        errors.append("mapped slabs %d above the %d data slabs" % (used,
-                                                                   total))
-    if exact and used != len(may_map):
-        errors.append("mapped slabs %d, expected exactly %d at the mark of "
-                      "op %d" % (used, len(may_map), fmax))
-    elif not lo <= used <= hi:
-        errors.append("mapped slabs %d outside [%d, %d] (slabs read "
-                      "non-zero, slabs possibly mapped)" % (used, lo, hi))
+    must = {s for s, st in may.items() if st == {MAP}}
+    either = {s for s, st in may.items() if len(st) > 1}
+    for s in sorted(must - mapped):
+        errors.append("slab %d not mapped: its last durable operation "
+                      "mapped it (a lost mapping)" % s)
+    for s in sorted(mapped - must - either):
+        errors.append("slab %d mapped: %s" % (
+            s, "nothing mapped it" if s not in may else
+            "its last durable operation unmapped it (a leaked mapping)"))
+    for s in sorted(nonzero - mapped):
+        errors.append("slab %d reads non-zero but is not mapped" % s)
+    if len(mapped) > total:
+        errors.append("mapped slabs %d above the %d data slabs"
+                      % (len(mapped), total))
     out.append("entry %d: ops 1..%d started, durable through op %d%s; "
-               "mapped %d, bounds [%d, %d]%s" % (
+               "%d slabs mapped: %d must be, %d may be" % (
                    n, last, fmax, "" if not fmax else " (fsync/removal)",
-                   used, lo, hi, " exact" if exact else ""))
+                   len(mapped), len(must), len(either)))
     return errors
+
+
+def read_map(path):
+    """The virtual slabs of an 'odxctl map --json' (whole slabs only)."""
+    with open(path) as f:
+        d = json.load(f)
+    slabs = set()
+    for r in d["ranges"]:
+        o, n = r["offset"], r["length"]
+        if o % SLAB_BYTES or n % SLAB_BYTES or n <= 0:
+            sys.exit("%s: range %d:%d is not whole slabs" % (path, o, n))
+        slabs.update(range(o // SLAB_BYTES, (o + n) // SLAB_BYTES))
+    if len(slabs) * SLAB_BYTES != d["allocated_bytes"]:
+        sys.exit("%s: allocated_bytes %d, the ranges hold %d slabs"
+                 % (path, d["allocated_bytes"], len(slabs)))
+    return slabs
 
 
 def cmd_check(args):
     log = Log(args.log)
     ops = read_ops(args.ops)
-    used, total = (int(x) for x in args.slabs.split("/"))
+    mapped = read_map(args.map)
     out = []
-    errors = check_point(log, ops, args.entry, args.dev, used, total, out)
+    errors = check_point(log, ops, args.entry, args.dev, mapped,
+                         args.data_slabs, out)
     for line in out:
         print("#", line)
     for line in errors[:12]:
@@ -418,7 +514,12 @@ def main():
     s.add_argument("--ops", required=True)
     s.add_argument("--entry", type=int, required=True)
     s.add_argument("--dev", required=True)
-    s.add_argument("--slabs", required=True)
+    s.add_argument("--map", required=True)
+    s.add_argument("--data-slabs", type=int, required=True)
+    s = sub.add_parser("poison")
+    s.add_argument("target")
+    s.add_argument("--offset", type=int, required=True)
+    s.add_argument("--length", type=int, required=True)
     args = p.parse_args()
     if args.cmd == "list":
         return cmd_list(args)
@@ -428,6 +529,8 @@ def main():
         return cmd_replay(args)
     if args.cmd == "points":
         return cmd_points(args)
+    if args.cmd == "poison":
+        return cmd_poison(args)
     return cmd_check(args)
 
 
