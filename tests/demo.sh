@@ -8,15 +8,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-kernel=${KERNEL:-stock}
-args=()
-case "$kernel" in
-stock) make -s build/stock/dm-odx.ko odxctl ;;
-debug)
-	ksrc=${ODX_KSRC:-$(tests/kernel/build.sh)}
-	make -s build/debug/dm-odx.ko odxctl KSRC="$ksrc"
-	args=(--ksrc "$ksrc" --append kunit.enable=0) ;;
-*) echo "demo: KERNEL must be stock or debug" >&2; exit 2 ;;
-esac
-exec tests/vm/run.sh --kernel "$kernel" "${args[@]}" --disk 256M --disk 4G \
+. tests/vm/kernel-args.sh demo
+args=("${vm_args[@]}")
+exec tests/vm/run.sh "${args[@]}" --disk 256M --disk 4G \
 	--timeout 3600 --out "build/vm/demo-$kernel" -- bash tests/demo-guest.sh

@@ -7,19 +7,11 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-kernel=${KERNEL:-stock}
-args=()
-case "$kernel" in
-stock) make -s build/stock/dm-odx.ko odxctl ;;
-debug)
-	ksrc=${ODX_KSRC:-$(tests/kernel/build.sh)}
-	make -s build/debug/dm-odx.ko odxctl KSRC="$ksrc"
-	args=(--ksrc "$ksrc" --append kunit.enable=0) ;;
-*) echo "shell: KERNEL must be stock or debug" >&2; exit 2 ;;
-esac
+. tests/vm/kernel-args.sh shell
+args=("${vm_args[@]}")
 for d in ${DISKS:-256M 4G 4G}; do
 	args+=(--disk "$d")
 done
-exec tests/vm/run.sh --kernel "$kernel" "${args[@]}" --interactive \
+exec tests/vm/run.sh "${args[@]}" --interactive \
 	--timeout "${ODX_SHELL_TIMEOUT:-86400}" --out "build/vm/shell-$kernel" -- \
 	bash tests/shell-guest.sh
