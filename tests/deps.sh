@@ -21,7 +21,7 @@ pkgs=(
 	# the stock kernel the tests also boot, with its modules
 	"linux-image-$KERNEL_ABI-unsigned=$KERNEL_DEB_VERSION"
 	# the VM and the tools used inside it
-	qemu-system-x86 busybox-static dmsetup util-linux fio xfsprogs
+	qemu-system-x86 busybox-static dmsetup util-linux procps fio xfsprogs
 	e2fsprogs coreutils qemu-utils
 	# the DKMS install the README describes (tests/dkms-test.sh)
 	dkms

@@ -95,10 +95,13 @@ odx_rmvol $V
 # no_space_timeout counts from a write's first wait: a commit that frees
 # a slab retries every waiting write, and the one that does not get it
 # must not start waiting again. Two whole-slab writes wait (skip_zeroing:
-# the one served is written at once); at 8 s a discard frees one slab
-# and a flush commits, which gives it to one of them at time R; the
-# other fails 20 s after it began, not at R + 20. Timed against R, not
-# the clock, so that a slow machine does not fail it.
+# the one served is written at once); once both are seen waiting (dd in
+# uninterruptible sleep, at W ms), 10 s later (at R ms) a discard frees
+# one slab and a flush commits, which gives it to one of them; the other
+# fails 20 s after it began to wait (by W + 20 s, before R + 18 s), not 20
+# s after the commit (R + 20 s, the defect). Timed against W and R, not
+# the clock, so that a slow machine (starting a process over 9p can take
+# seconds on the test kernel) does not fail it.
 P=/sys/module/dm_odx/parameters/no_space_timeout
 old_timeout=$(cat $P)
 echo 20 > $P
@@ -106,27 +109,46 @@ W=/tmp/odx-ns-timeout
 rm -rf $W; mkdir -p $W
 odx_mkvol $V 64 4 128 skip_zeroing || ktap_exit_fail_msg "cannot create the volume"
 dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
+now_ms() { echo $((($(date +%s%N) - t0) / 1000000)); }
 t0=$(date +%s%N)
+writers=()
 for s in 100 101; do
 	( dd if=/dev/urandom of=$DEV bs=64k seek=$s count=1 oflag=direct \
 		status=none 2>/dev/null
-	  echo "$? $((($(date +%s%N) - t0) / 1000000))" > $W/$s ) &
+	  echo "$? $(now_ms)" > $W/$s ) &
+	writers+=($!)
 done
-sleep 8
+# both dd processes (the writers' children) in uninterruptible sleep
+both_wait() {
+	local w p n=0
+	for w in "${writers[@]}"; do
+		for p in $(pgrep -P "$w" -x dd); do
+			[ "$(awk '{print $3}' /proc/$p/stat 2>/dev/null)" = D ] &&
+				n=$((n + 1))
+		done
+	done
+	[ $n = 2 ]
+}
+for _ in $(seq 300); do both_wait && break; sleep 0.1; done
+waited_ms=$(now_ms)
+both_wait && seen=yes || seen=no
+sleep 10
+freed_ms=$(now_ms)
 blkdiscard -o 0 -l 65536 $DEV
 blockdev --flushbufs $DEV
-wait
+wait "${writers[@]}"
 got=$(cat $W/100 $W/101 | sort | tr '\n' ' ')
-odx_diag "writes (exit status, ms after start): $got"
+odx_diag "both writes waiting: $seen at W=$waited_ms ms; slab freed at R=$freed_ms ms; writes (exit status, ms): $got"
 timely() {
 	local served= failed= st ms
 	while read -r st ms; do
 		if [ "$st" = 0 ]; then served=$ms; else failed=$ms; fi
 	done < <(cat $W/100 $W/101)
-	[ -n "$served" ] && [ -n "$failed" ] && [ "$failed" -ge 20000 ] &&
-		[ "$failed" -lt $((served + 16000)) ]
+	[ $seen = yes ] && [ -n "$served" ] && [ -n "$failed" ] &&
+		[ "$served" -ge "$freed_ms" ] && [ "$failed" -ge 20000 ] &&
+		[ "$failed" -lt $((freed_ms + 18000)) ]
 }
-odx_result "no_space_timeout 20 s: one write got the freed slab at R, the other failed at 20 s, before R + 16 s ($got)" timely
+odx_result "no_space_timeout 20 s: one write got the freed slab at R, the other failed 20 s after it began to wait, before R + 18 s ($got)" timely
 echo "$old_timeout" > $P
 rm -rf $W
 odx_rmvol $V
