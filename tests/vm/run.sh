@@ -152,7 +152,8 @@ for m in $(cat /modules.order); do
 	insmod /lib/modules/$m || echo "odx-vm: insmod $m failed"
 done
 # the checkout and the output directory: files written by run.sh (no
-# kernel command line parsing, so any character but a newline is fine)
+# kernel command line to split them; run.sh refuses spaces, commas
+# and colons, which qemu's options and Kbuild cannot take)
 out=$(cat /odxvm_out)
 top=$(cat /odxvm_top)
 opts=trans=virtio,version=9p2000.L,msize=262144
