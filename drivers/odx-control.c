@@ -594,23 +594,66 @@ out:
 /* 4: trim */
 
 /*
- * Drop the page cache of [start, end) with the device claimed, as
- * BLKDISCARD does, unless the caller's own fd holds it exclusively. Unlike
- * BLKDISCARD, a device someone else holds exclusively (a mounted file
- * system) is refused with -EBUSY: trimming under a file system destroys
- * it.
+ * The page cache of a range that a trim or an offload write changes below
+ * it. As BLKDISCARD does: the device is claimed while its pages go,
+ * unless the caller's own fd holds it exclusively, and the mapping's
+ * invalidate lock is held from before the change until after it, so that
+ * no fault or readahead reads the old blocks back in meanwhile. Unlike
+ * BLKDISCARD:
+ *  - a device someone else holds exclusively (a mounted file system) is
+ *    refused with -EBUSY: changing blocks under a file system destroys it;
+ *  - a page the range starts or ends inside (512-byte blocks in 4 KiB
+ *    pages) is written back and dropped whole, never truncated: truncating
+ *    zeroes its part of the range in the cache, which buffered reads then
+ *    return and, were the page dirty, writeback lays over the new blocks.
+ *    Pages wholly inside the range are dropped unwritten, their data is
+ *    being replaced.
  */
-static int odx_ctl_drop_cache(struct file *file, u64 start, u64 end)
+static int odx_ctl_cache_drop(struct file *file, u64 start, u64 end)
 {
 	struct block_device *bdev = file_bdev(file);
+	struct address_space *mapping = bdev->bd_mapping;
 	bool claim = !(file->f_flags & O_EXCL);
+	u64 inner_start = round_up(start, PAGE_SIZE);
+	u64 inner_end = round_down(end, PAGE_SIZE);
+	int r;
 
-	if (claim && bd_prepare_to_claim(bdev, odx_ctl_drop_cache, NULL))
+	if (claim && bd_prepare_to_claim(bdev, odx_ctl_cache_drop, NULL))
 		return -EBUSY;
-	truncate_inode_pages_range(bdev->bd_mapping, start, end - 1);
+	if (inner_start < inner_end)
+		truncate_inode_pages_range(mapping, inner_start, inner_end - 1);
+	/* what is left in the range: the pages it starts and ends in */
+	r = filemap_write_and_wait_range(mapping, start, end - 1);
+	if (!r)
+		r = invalidate_inode_pages2_range(mapping, start >> PAGE_SHIFT,
+						  (end - 1) >> PAGE_SHIFT);
 	if (claim)
-		bd_abort_claiming(bdev, odx_ctl_drop_cache);
-	return 0;
+		bd_abort_claiming(bdev, odx_ctl_cache_drop);
+	return r;
+}
+
+/* Before changing [start, end) below the cache: see odx_ctl_cache_drop(). */
+static int odx_ctl_cache_begin(struct file *file, u64 start, u64 end)
+{
+	struct address_space *mapping = file_bdev(file)->bd_mapping;
+	int r;
+
+	filemap_invalidate_lock(mapping);
+	r = odx_ctl_cache_drop(file, start, end);
+	if (r)
+		filemap_invalidate_unlock(mapping);
+	return r;
+}
+
+/*
+ * After the change: pages a buffered write brought in meanwhile go too.
+ * As after a direct write, a page that cannot go (dirtied again) is the
+ * racing writer's; the change itself is done and stands.
+ */
+static void odx_ctl_cache_end(struct file *file, u64 start, u64 end)
+{
+	odx_ctl_cache_drop(file, start, end);
+	filemap_invalidate_unlock(file_bdev(file)->bd_mapping);
 }
 
 static int odx_ctl_trim(struct odx_volume *vol, struct file *file,
@@ -639,13 +682,14 @@ static int odx_ctl_trim(struct odx_volume *vol, struct file *file,
 			break;
 		if (!rg->length)
 			continue;
-		r = odx_ctl_drop_cache(file, rg->offset,
-				       rg->offset + rg->length);
+		r = odx_ctl_cache_begin(file, rg->offset,
+					rg->offset + rg->length);
 		if (r)
 			break;
 		r = blkdev_issue_discard(bdev, rg->offset >> SECTOR_SHIFT,
 					 rg->length >> SECTOR_SHIFT,
 					 GFP_KERNEL);
+		odx_ctl_cache_end(file, rg->offset, rg->offset + rg->length);
 		if (r)
 			break;
 	}
@@ -892,10 +936,10 @@ static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
 	}
 	end = x->offset + x->length;
 	/* as trim: the page cache of the range goes before and after */
-	r = odx_ctl_drop_cache(file, x->offset, end);
+	r = odx_ctl_cache_begin(file, x->offset, end);
 	if (!r) {
 		r = odx_copy_run(x);
-		odx_ctl_drop_cache(file, x->offset, end);
+		odx_ctl_cache_end(file, x->offset, end);
 	}
 	odx_token_put(data);
 	*token_bad = odx_ctl_token_error(r);

@@ -30,7 +30,7 @@ odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
 odx_need_cmd fio python3
 odx_need_odxctl
 
-ktap_set_plan 32
+ktap_set_plan 34
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -98,6 +98,38 @@ odx_result "TransferOffset into the second range: the rest of the token written 
 	expect "ok written $((2 * MIB - 65536)) result 0"
 odx_result "and it reads back equal" \
 	same_as $W/src $((32 * MIB + 65536)) $DEV $((420 * MIB)) $((2 * MIB - 65536))
+
+# --- the page cache of a destination -----------------------------------------
+# An offload write into a range that starts and ends inside pages (512-byte
+# blocks, 4 KiB pages), over pages in the cache, one of them dirtied next
+# to the range: buffered reads then see the copied blocks, and writeback
+# keeps both the copied blocks and the dirtied ones. The shell holds the
+# device open: the last close of a block device drops its page cache.
+D=$((704 * MIB))
+head -c 16384 /dev/urandom > $W/pc-old
+head -c 512 /dev/urandom > $W/pc-dirty
+dd if=$W/pc-old of=$DEV bs=16k seek=$((D / 16384)) oflag=direct status=none
+exec {hold}<$DEV
+dd if=$DEV of=/dev/null bs=4k skip=$((D / 4096)) count=4 status=none
+dd if=$W/pc-dirty of=$DEV bs=512 seek=$(((D + 11776) / 512)) conv=notrunc \
+	status=none
+cp $W/pc-old $W/pc-want
+dd if=$W/src of=$W/pc-want bs=8192 iflag=skip_bytes skip=$((2 * MIB)) \
+	count=1 oflag=seek_bytes seek=512 conv=notrunc status=none
+dd if=$W/pc-dirty of=$W/pc-want bs=512 oflag=seek_bytes seek=11776 \
+	conv=notrunc status=none
+tok read $DEV $W/pc pit 0 $((2 * MIB)):8192
+tok write $DEV $W/pc $((D + 512)) 8192 0
+buffered() {
+	cmp -s $W/pc-want <(dd if=$DEV bs=4k skip=$((D / 4096)) count=4 \
+		status=none)
+}
+odx_result "offload write inside cached pages: buffered reads see the copied blocks and the dirtied ones" \
+	all expect "ok written 8192 result 0" -- buffered
+blockdev --flushbufs $DEV
+odx_result "and after writeback the device has them too (no zeroed or stale page written)" \
+	same_as $W/pc-want 0 $DEV $D 16384
+exec {hold}<&-
 
 # --- point in time and change vulnerable -------------------------------------
 # a reload first: the tokens so far would expire (and unpin) at their own
