@@ -95,13 +95,16 @@ odx_rmvol $V
 # no_space_timeout counts from a write's first wait: a commit that frees
 # a slab retries every waiting write, and the one that does not get it
 # must not start waiting again. Two whole-slab writes wait (skip_zeroing:
-# the one served is written at once); once both are seen waiting (dd in
-# uninterruptible sleep, at W ms), 10 s later (at R ms) a discard frees
-# one slab and a flush commits, which gives it to one of them; the other
-# fails 20 s after it began to wait (by W + 20 s, before R + 18 s), not 20
-# s after the commit (R + 20 s, the defect). Timed against W and R, not
-# the clock, so that a slow machine (starting a process over 9p can take
-# seconds on the test kernel) does not fail it.
+# the one served is written at once); once both dd processes are seen
+# waiting for their write (/proc/PID/wchan: submit_bio_wait, at W ms),
+# 8 s later (at R ms) a discard frees one slab and a flush commits, which
+# gives it to one of them; the other fails 20 s after it began to wait
+# (by W + 20 s, before R + 18 s), not 20 s after the commit (R + 20 s,
+# the defect). Timed against W and R, not the clock, and watched with
+# bash's read and EPOCHREALTIME, not a process per look: pgrep in a
+# loaded debug guest took seconds a call, W came late and the check
+# failed though the kernel was right. (The volume's in-flight count
+# cannot tell: like dm-thin, it accounts a write when it is remapped.)
 P=/sys/module/dm_odx/parameters/no_space_timeout
 old_timeout=$(cat $P)
 echo 20 > $P
@@ -109,30 +112,35 @@ W=/tmp/odx-ns-timeout
 rm -rf $W; mkdir -p $W
 odx_mkvol $V 64 4 128 skip_zeroing || ktap_exit_fail_msg "cannot create the volume"
 dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
-now_ms() { echo $((($(date +%s%N) - t0) / 1000000)); }
-t0=$(date +%s%N)
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $(((t - t0) / 1000)); }
+t0=${EPOCHREALTIME/[.,]/}
 writers=()
 for s in 100 101; do
 	( dd if=/dev/urandom of=$DEV bs=64k seek=$s count=1 oflag=direct \
-		status=none 2>/dev/null
+		status=none 2>/dev/null &
+	  echo $! > $W/$s.pid
+	  wait $!
 	  echo "$? $(now_ms)" > $W/$s ) &
 	writers+=($!)
 done
-# both dd processes (the writers' children) in uninterruptible sleep
+# both dd processes asleep in the block layer, waiting for their write
 both_wait() {
-	local w p n=0
-	for w in "${writers[@]}"; do
-		for p in $(pgrep -P "$w" -x dd); do
-			[ "$(awk '{print $3}' /proc/$p/stat 2>/dev/null)" = D ] &&
-				n=$((n + 1))
-		done
+	local s pid where
+	for s in 100 101; do
+		read -r pid 2>/dev/null < $W/$s.pid || return 1
+		# wchan has no newline: read sets where and returns 1
+		where=
+		read -r where 2>/dev/null < /proc/$pid/wchan
+		case $where in
+		submit_bio_wait | blk_io_schedule) ;;
+		*) return 1 ;;
+		esac
 	done
-	[ $n = 2 ]
 }
-for _ in $(seq 300); do both_wait && break; sleep 0.1; done
+seen=no
+while [ $(now_ms) -lt 60000 ]; do both_wait && { seen=yes; break; }; sleep 0.1; done
 waited_ms=$(now_ms)
-both_wait && seen=yes || seen=no
-sleep 10
+sleep 8
 freed_ms=$(now_ms)
 blkdiscard -o 0 -l 65536 $DEV
 blockdev --flushbufs $DEV
