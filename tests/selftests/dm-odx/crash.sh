@@ -37,6 +37,10 @@
 #
 # ODX_CRASH_POINTS   entries checked besides the flush marks (default 6, 2
 #                    under the debug kernel)
+# ODX_CRASH_MARKS    how many of the flush marks are checked (default all;
+#                    6 under the debug kernel, one of each kind among them,
+#                    chosen with the seed: the stock kernel checks them all,
+#                    the debug kernel a sample for KASAN and lockdep)
 # ODX_CRASH_SEED     seed that chooses them (default: random, printed)
 # ODX_CRASH_KEEP     a directory to keep the log and the workload record in
 #                    (replay-log.py can check any entry of them again)
@@ -52,8 +56,10 @@ REPLAY=$DATA
 SCRATCH=$META
 POINTS=${ODX_CRASH_POINTS:-6}
 # under the debug kernel each point costs half a minute: fewer seeded ones
-# (the flush and FUA marks are all checked on both kernels)
+# and a sample of the flush and FUA marks (the stock kernel checks them all)
 [ "${ODX_KERNEL:-}" = debug ] && [ -z "${ODX_CRASH_POINTS:-}" ] && POINTS=2
+MARKS=${ODX_CRASH_MARKS:-}
+[ "${ODX_KERNEL:-}" = debug ] && [ -z "$MARKS" ] && MARKS=6
 SEED=${ODX_CRASH_SEED:-$(( (RANDOM << 15) | RANDOM ))}
 REPLAY_LOG="python3 $(dirname "$0")/replay-log.py"
 W=/tmp/odx-crash
@@ -323,7 +329,7 @@ t1=$SECONDS
 # --- replay and check -----------------------------------------------------
 
 if ! $REPLAY_LOG points "$LOGDEV" --ops $W/ops --random "$POINTS" \
-	--seed "$SEED" > $W/points 2> $W/points.err; then
+	--seed "$SEED" ${MARKS:+--marks "$MARKS"} > $W/points 2> $W/points.err; then
 	sed 's/^/# /' $W/points.err
 	ktap_exit_fail_msg "cannot read the log"
 fi
@@ -337,7 +343,7 @@ if [ -n "${ODX_CRASH_KEEP:-}" ]; then
 	odx_diag "log and workload kept in $ODX_CRASH_KEEP"
 fi
 ktap_set_plan $((3 + $(wc -l < $W/points)))
-odx_diag "seed $SEED (ODX_CRASH_SEED), $POINTS points besides the flush marks (ODX_CRASH_POINTS)"
+odx_diag "seed $SEED (ODX_CRASH_SEED), $POINTS points besides the flush marks (ODX_CRASH_POINTS), ${MARKS:-all} flush marks (ODX_CRASH_MARKS)"
 [ -z "$FAILED" ] || sed 's/^/# /' $W/ops.err
 odx_result "recorded $OP operations in $nentries log entries, every mark logged (${FAILED:-no failure})" \
 	test -z "$FAILED"

@@ -26,9 +26,11 @@ Entries are numbered from 1; "entry N" is the state after entries 1..N.
   replay-log.py poison TARGET --offset BYTES --length BYTES
       write the poison over a range of TARGET (crash.sh: the replay's
       data device before the replay, a data device of unknown content)
-  replay-log.py points LOG --ops OPS [--random K] [--seed X]
+  replay-log.py points LOG --ops OPS [--random K] [--seed X] [--marks M]
       crash.sh's replay points, sorted: the mark of every durability
-      operation of OPS, and K more entries chosen with seed X: half at
+      operation of OPS (with --marks, M of them chosen with seed X: one of
+      each kind first, the last one among them), and K more entries
+      chosen with seed X: half at
       commit points (more just before than just after a superblock write:
       a 4 KiB FUA write to the first 8 KiB of the logged device, where
       crash.sh puts the metadata device), the others anywhere
@@ -237,13 +239,27 @@ def cmd_points(args):
             points[pos[op]] = "mark op%d (after op %d: %s)" % (
                 op, op, {"F": "fsync", "U": "FUA write",
                          "C": "volume removed", "X": "offload copy"}[kind])
+    rng = random.Random(args.seed)
+    if args.marks is not None and args.marks < len(points):
+        # one of each kind (the last mark, the volume's removal, among
+        # them), then any others
+        by_kind = {}
+        for n in sorted(points):
+            by_kind.setdefault(points[n].split(": ")[1], []).append(n)
+        keep = {max(points)}
+        for kind in sorted(by_kind):
+            if not keep & set(by_kind[kind]):
+                keep.add(rng.choice(by_kind[kind]))
+        rest = sorted(set(points) - keep)
+        keep |= set(rng.sample(rest, max(0, min(len(rest),
+                                                args.marks - len(keep)))))
+        points = {n: points[n] for n in keep}
     # superblock writes: FUA, one 4 KiB block in the first 8 KiB
     sb = {e.nr for e in log.entries
           if e.flags & FUA and not e.flags & DISCARD and
           e.nr_sectors * ss == 4096 and e.sector * ss < 8192}
     before = sorted(s - 1 for s in sb if s > 1 and s - 1 not in points)
     after = sorted(s for s in sb if s not in points)
-    rng = random.Random(args.seed)
     labels = {}
     edges = (args.random + 1) // 2
     for n in rng.sample(before, min(len(before), (edges + 1) // 2)):
@@ -509,6 +525,7 @@ def main():
     s.add_argument("--ops", required=True)
     s.add_argument("--random", type=int, default=12)
     s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--marks", type=int)
     s = sub.add_parser("check")
     s.add_argument("log")
     s.add_argument("--ops", required=True)
