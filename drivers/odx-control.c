@@ -770,6 +770,7 @@ static int odx_ctl_offload_read(struct odx_volume *vol, struct file *file,
 {
 	u32 lbs = odx_ctl_lbs(file);
 	u64 size = odx_ctl_size(vol);
+	bool by_reader;
 	int r;
 	u32 i;
 
@@ -783,8 +784,15 @@ static int odx_ctl_offload_read(struct odx_volume *vol, struct file *file,
 		if (!ranges[i].length)
 			return -EINVAL;
 	}
+	/*
+	 * Pinning makes the volume's writers copy on write and holds space:
+	 * a reader (no write access, no CAP_SYS_ADMIN) pins within the
+	 * readers' share (max_pinned_by_readers_percent).
+	 */
+	by_reader = !(file->f_mode & FMODE_WRITE) &&
+		    !ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 	return odx_copy_populate(vol, type, &q->lifetime, ranges, q->count,
-				 &q->token, &q->bytes);
+				 by_reader, &q->token, &q->bytes);
 }
 
 static int odx_ctl_ioc_offload_read(void __user *arg)

@@ -129,7 +129,7 @@ static void odx_pin_fn(struct odx_volume *vol, struct odx_wop *wop)
 
 int odx_copy_populate(struct odx_volume *vol, u32 type, u32 *lifetime,
 		      const struct odx_range *ranges, u32 count,
-		      struct odx_token *tok, u64 *bytes)
+		      bool by_reader, struct odx_token *tok, u64 *bytes)
 {
 	struct odx_range cut[ODX_OFFLOAD_MAX_RANGES];
 	struct odx_token_data *data;
@@ -175,7 +175,8 @@ int odx_copy_populate(struct odx_volume *vol, u32 type, u32 *lifetime,
 	odx_io_run(vol, &pw.wop);
 	r = pw.error;
 	if (!r)
-		r = odx_token_charge_pinned(&vol->tokens, data, pw.pinned);
+		r = odx_token_charge_pinned(&vol->tokens, data, pw.pinned,
+					    by_reader);
 	if (r)
 		goto bad;
 	odx_token_put(data);

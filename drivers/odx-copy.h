@@ -32,11 +32,13 @@ struct odx_volume;
  * Offload read: issue a token of @type (ODX_TOKEN_PIT or
  * ODX_TOKEN_CHANGE_VULNERABLE) for @ranges (checked by the caller), cut
  * to ODX_COPY_MAX_BYTES; a point-in-time token pins the slabs mapped
- * under them. *@lifetime in: asked, out: granted; *@bytes: represented.
+ * under them, within the readers' share when @by_reader (see
+ * odx_token_charge_pinned()). *@lifetime in: asked, out: granted;
+ * *@bytes: represented.
  */
 int odx_copy_populate(struct odx_volume *vol, u32 type, u32 *lifetime,
 		      const struct odx_range *ranges, u32 count,
-		      struct odx_token *tok, u64 *bytes);
+		      bool by_reader, struct odx_token *tok, u64 *bytes);
 
 struct odx_xfer {
 	struct odx_volume *dvol;	/* destination */

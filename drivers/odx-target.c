@@ -21,6 +21,11 @@ module_param(max_pinned_percent, uint, 0644);
 MODULE_PARM_DESC(max_pinned_percent,
 		 "Slabs the live point-in-time tokens of a volume may pin, in percent of its data slabs (read at table load)");
 
+static unsigned int max_pinned_by_readers_percent = 5;
+module_param(max_pinned_by_readers_percent, uint, 0644);
+MODULE_PARM_DESC(max_pinned_by_readers_percent,
+		 "Of those, what tokens made through an fd without write access (by a caller without CAP_SYS_ADMIN) may pin, in percent of the data slabs (read at table load)");
+
 static int odx_open_dev(struct dm_target *ti, const char *path,
 			const char *role, blk_mode_t mode,
 			struct dm_dev **dev)
@@ -112,6 +117,10 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	odx_token_default_limits(&limits);
 	limits.max_pinned = max_t(u64, 1, div_u64(cfg.data_slabs *
 						  max_pinned_percent, 100));
+	limits.max_pinned_by_readers =
+		min(limits.max_pinned,
+		    div_u64(cfg.data_slabs * max_pinned_by_readers_percent,
+			    100));
 	odx_token_table_init(&ot->tokens, uuid, &limits, NULL, NULL);
 
 	odx_md_stats(ot->md, &st);

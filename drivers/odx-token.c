@@ -46,6 +46,7 @@ void odx_token_default_limits(struct odx_token_limits *limits)
 		.max_lifetime = ODX_TOKEN_DEFAULT_MAX_LIFETIME,
 		.max_age = ODX_TOKEN_DEFAULT_MAX_AGE,
 		.max_pinned = U64_MAX,
+		.max_pinned_by_readers = U64_MAX,
 	};
 }
 
@@ -224,6 +225,8 @@ static void odx_token_kill(struct odx_token_table *tbl,
 	e->state = why;
 	e->data = NULL;
 	tbl->pinned -= data->pinned;
+	if (data->by_reader)
+		tbl->pinned_by_readers -= data->pinned;
 	if (e->type == ODX_TOKEN_CHANGE_VULNERABLE)
 		WRITE_ONCE(tbl->nr_cv, tbl->nr_cv - 1);
 	if (why == -EKEYEXPIRED)
@@ -424,22 +427,33 @@ void odx_token_set_pin(struct odx_token_data *data,
 }
 
 int odx_token_charge_pinned(struct odx_token_table *tbl,
-			    struct odx_token_data *data, u64 slabs)
+			    struct odx_token_data *data, u64 slabs,
+			    bool by_reader)
 {
 	struct odx_token_entry *e;
 	unsigned long flags;
-	u64 total;
+	u64 total, readers = 0;
 	int r = 0;
 
 	spin_lock_irqsave(&tbl->lock, flags);
 	e = odx_token_find(tbl, data->id);
 	if (!e || e->data != data)
 		r = -EKEYREVOKED;	/* died meanwhile */
+	else if (data->pinned && data->by_reader != by_reader)
+		r = -EINVAL;		/* charged as someone else before */
 	else if (check_add_overflow(tbl->pinned, slabs, &total) ||
 		 total > tbl->limits.max_pinned)
 		r = -EDQUOT;
+	else if (by_reader &&
+		 (check_add_overflow(tbl->pinned_by_readers, slabs,
+				     &readers) ||
+		  readers > tbl->limits.max_pinned_by_readers))
+		r = -EDQUOT;
 	if (!r) {
 		tbl->pinned = total;
+		if (by_reader)
+			tbl->pinned_by_readers = readers;
+		data->by_reader = by_reader;
 		data->pinned += slabs;
 	}
 	spin_unlock_irqrestore(&tbl->lock, flags);
@@ -569,6 +583,7 @@ void odx_token_stats(struct odx_token_table *tbl, struct odx_token_stats *st)
 	st->dead = tbl->nr_dead;
 	st->change_vulnerable = tbl->nr_cv;
 	st->pinned = tbl->pinned;
+	st->pinned_by_readers = tbl->pinned_by_readers;
 	st->created = tbl->created;
 	st->expired = tbl->expired;
 	st->revoked = tbl->revoked;

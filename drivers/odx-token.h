@@ -34,7 +34,10 @@
  * engine's unpin callback and context to a new token (called between
  * odx_token_create() and handing the token to the caller), and
  * odx_token_charge_pinned() accounts the pinned slabs against the
- * table's limit (limits.max_pinned, -EDQUOT beyond). The charge is given
+ * table's limit (limits.max_pinned, -EDQUOT beyond), and those of a
+ * reader's token (made through an fd without write access, by a caller
+ * without CAP_SYS_ADMIN) against the readers' share of it as well
+ * (limits.max_pinned_by_readers). The charge is given
  * back when the token dies; ops->unpin runs at the last reference.
  *
  * Locking. A table has one spinlock (irq-safe), held only for short
@@ -71,6 +74,7 @@ struct odx_token_limits {
 	u32 max_lifetime;		/* s: more asked is cut to this */
 	u32 max_age;			/* s: even a busy token dies then */
 	u64 max_pinned;			/* slabs pinned by all live tokens */
+	u64 max_pinned_by_readers;	/* of which by readers' tokens */
 };
 
 void odx_token_default_limits(struct odx_token_limits *limits);
@@ -130,6 +134,7 @@ struct odx_token_data {
 	u64 bytes;			/* the ranges' lengths added up */
 	struct list_head put_link;	/* odx-token.c: put after unlocking */
 	u64 pinned;			/* slabs charged: under the table lock */
+	bool by_reader;			/* charged to the readers' share too */
 	const struct odx_token_pin_ops *pin_ops;
 	void *pin_ctx;
 	u32 nr_ranges;
@@ -157,6 +162,7 @@ struct odx_token_stats {
 	u32 dead;			/* records kept */
 	u32 change_vulnerable;		/* live ones */
 	u64 pinned;			/* slabs charged by live tokens */
+	u64 pinned_by_readers;		/* of which by readers' tokens */
 	u64 created;
 	u64 expired;
 	u64 revoked;
@@ -175,6 +181,7 @@ struct odx_token_table {
 	struct list_head dead;		/* longest dead first */
 	u32 nr_live, nr_dead, nr_cv;
 	u64 pinned;
+	u64 pinned_by_readers;		/* of pinned, by readers' tokens */
 	u64 created, expired, revoked;
 	bool closed;			/* revoke_all: issues no more */
 };
@@ -209,9 +216,14 @@ int odx_token_create(struct odx_token_table *tbl, u32 type, u32 lifetime,
 /* The pin hooks of a token just created, before anyone else sees it. */
 void odx_token_set_pin(struct odx_token_data *data,
 		       const struct odx_token_pin_ops *ops, void *ctx);
-/* Charge @slabs more pinned slabs to a live token: -EDQUOT past the limit. */
+/*
+ * Charge @slabs more pinned slabs to a live token: -EDQUOT past the limit,
+ * or past the readers' share when @by_reader (the token's every charge
+ * must say the same).
+ */
 int odx_token_charge_pinned(struct odx_token_table *tbl,
-			    struct odx_token_data *data, u64 slabs);
+			    struct odx_token_data *data, u64 slabs,
+			    bool by_reader);
 
 /*
  * Find the live token @info (decoded) stands for and check it: the

@@ -676,11 +676,11 @@ static void odx_token_pinned_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, odx_token_decode(&env->tok, 512, &ta), 0);
 	KUNIT_ASSERT_EQ(test, odx_token_create(&env->tbl, 0, 0, one_range, 1,
 					       &env->tok, &b), 0);
-	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, a, 6), 0);
-	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, 5),
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, a, 6, false), 0);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, 5, false),
 			-EDQUOT);
-	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, 4), 0);
-	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, U64_MAX),
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, 4, false), 0);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, U64_MAX, false),
 			-EDQUOT);
 	odx_token_stats(&env->tbl, &st);
 	KUNIT_EXPECT_EQ(test, st.pinned, 10ULL);
@@ -688,11 +688,56 @@ static void odx_token_pinned_test(struct kunit *test)
 	odx_token_revoke(&env->tbl, ta.id);
 	odx_token_stats(&env->tbl, &st);
 	KUNIT_EXPECT_EQ(test, st.pinned, 4ULL);
-	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, a, 1),
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, a, 1, false),
 			-EKEYREVOKED);
-	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, 6), 0);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, 6, false), 0);
 	odx_token_put(a);
 	odx_token_put(b);
+}
+
+/* readers' tokens pin within their share, the others up to the limit */
+static void odx_token_pinned_by_readers_test(struct kunit *test)
+{
+	struct odx_token_data *a, *b, *c;
+	struct odx_token_limits limits;
+	struct odx_token_stats st;
+	struct tok_env *env;
+
+	odx_token_default_limits(&limits);
+	limits.max_pinned = 10;
+	limits.max_pinned_by_readers = 3;
+	env = tok_env_new(test, vol_a, &limits);
+
+	KUNIT_ASSERT_EQ(test, odx_token_create(&env->tbl, 0, 0, one_range, 1,
+					       &env->tok, &a), 0);
+	KUNIT_ASSERT_EQ(test, odx_token_create(&env->tbl, 0, 0, one_range, 1,
+					       &env->tok, &b), 0);
+	KUNIT_ASSERT_EQ(test, odx_token_create(&env->tbl, 0, 0, one_range, 1,
+					       &env->tok, &c), 0);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, a, 2, true), 0);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, a, 2, true),
+			-EDQUOT);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, 1, true), 0);
+	/* a writer's token is not held to the readers' share */
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, c, 7, false),
+			0);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, c, 1, false),
+			-EDQUOT);
+	/* a token is charged to one side only */
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, a, 1, false),
+			-EINVAL);
+	odx_token_stats(&env->tbl, &st);
+	KUNIT_EXPECT_EQ(test, st.pinned, 10ULL);
+	KUNIT_EXPECT_EQ(test, st.pinned_by_readers, 3ULL);
+	/* a dead reader's token gives its charge back to both */
+	odx_token_revoke(&env->tbl, a->id);
+	odx_token_stats(&env->tbl, &st);
+	KUNIT_EXPECT_EQ(test, st.pinned, 8ULL);
+	KUNIT_EXPECT_EQ(test, st.pinned_by_readers, 1ULL);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, b, 2, true), 0);
+	odx_token_put(a);
+	odx_token_put(b);
+	odx_token_put(c);
 }
 
 static void odx_token_ascq_test(struct kunit *test)
@@ -751,6 +796,7 @@ static struct kunit_case odx_token_cases[] = {
 	KUNIT_CASE(odx_token_revoke_all_test),
 	KUNIT_CASE(odx_token_change_vulnerable_test),
 	KUNIT_CASE(odx_token_pinned_test),
+	KUNIT_CASE(odx_token_pinned_by_readers_test),
 	KUNIT_CASE(odx_token_ascq_test),
 	KUNIT_CASE(odx_token_graveyard_test),
 	{}

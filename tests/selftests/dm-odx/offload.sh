@@ -27,10 +27,10 @@ W=/tmp/odx-offload
 rm -rf $W
 mkdir -p $W
 odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
-odx_need_cmd fio python3
+odx_need_cmd fio python3 setpriv
 odx_need_odxctl
 
-ktap_set_plan 34
+ktap_set_plan 35
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -130,6 +130,33 @@ blockdev --flushbufs $DEV
 odx_result "and after writeback the device has them too (no zeroed or stale page written)" \
 	same_as $W/pc-want 0 $DEV $D 16384
 exec {hold}<&-
+
+# --- who may pin how much ------------------------------------------------------
+# Pinning makes the volume's writers copy on write and holds space: a
+# point-in-time token made through an fd without write access, by a
+# caller without CAP_SYS_ADMIN, pins within the readers' share
+# (max_pinned_by_readers_percent, 5 % of the data slabs: 819 of 16384
+# here); root's read-only fd pins up to the volume's limit.
+R=$W/reader
+mkdir -p $R && chmod 777 $R
+ctl_mode=$(stat -c %a /dev/odx-control)
+dev_mode=$(stat -c %a $DEV)
+chmod o+rw /dev/odx-control
+chmod o+r $DEV
+as_reader() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+p0=$(pinned)
+big=$(as_reader "$ODX_TOKEN" read $DEV $R/big pit 0 0:$((64 * MIB)) 2>&1)
+small=$(as_reader "$ODX_TOKEN" read $DEV $R/small pit 0 0:$((32 * MIB)) 2>&1)
+p1=$(pinned)
+tok read $DEV $W/rootbig pit 0 0:$((64 * MIB))
+p2=$(pinned)
+chmod "$ctl_mode" /dev/odx-control
+chmod "$dev_mode" $DEV
+odx_diag "a reader's 64 MiB: $big; its 32 MiB: $small; pinned $p0 -> $p1 -> $p2"
+odx_result "a reader pins within the readers' share (1024 slabs refused, EDQUOT; 512 pinned), root's read-only fd up to the limit (1024)" \
+	all test "${big%% *}" = EDQUOT -- test "${small%% *}" = ok -- \
+	expect "ok bytes $((64 * MIB)) lifetime [0-9]+" -- \
+	test "$p1 $p2" = "$((p0 + 512)) $((p0 + 1536))"
 
 # --- point in time and change vulnerable -------------------------------------
 # a reload first: the tokens so far would expire (and unpin) at their own
