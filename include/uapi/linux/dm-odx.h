@@ -454,9 +454,11 @@ struct odx_operation_abort {
  * pinned slabs stop counting against the volume's limit and its live
  * token slot is free on return; the slabs themselves are unpinned on
  * return too, unless a copy with the token is still under way, which
- * keeps them until it ends (then they go at once). A pinned slab whose
- * source was overwritten since becomes free at the next commit (about a
- * second). Any later use of the token fails with EIDRM and
+ * keeps them until it ends (then they go at once; a copy with a
+ * change-vulnerable token, which checks its token after every piece,
+ * fails there with EIDRM instead). A pinned slab whose source was
+ * overwritten since becomes free at the next commit (about a second).
+ * Any later use of the token fails with EIDRM and
  * ODX_WRITE_TOKEN_INVALID (token deleted).
  *
  * @fd is the volume that issued the token, opened for reading (as for
