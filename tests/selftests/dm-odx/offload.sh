@@ -150,7 +150,7 @@ odx_result "pinning past the limit: EDQUOT, nothing more pinned ($r1 / $OUT)" \
 # at its copy.
 dmsetup table $V | dmsetup reload $V && dmsetup resume $V
 in_a_row() {
-	local i err
+	local i err rc
 	for i in 0 1 2 3 4 5 6 7; do
 		head -c $((8 * MIB)) /dev/urandom > $W/row$i
 		dd if=$W/row$i of=$DEV bs=1M seek=128 oflag=direct status=none ||
@@ -172,6 +172,8 @@ odx_result "8 odxctl copies in a row under a 163-slab pinned limit: all succeed 
 	in_a_row
 # the quota full for 3 s (another token pins 128 slabs): copy waits,
 # saying so in one line, and copies once that token expired
+odx_save $DEV $((128 * MIB)) $((8 * MIB)) $W/rowsrc ||
+	odx_diag "cannot read the source"
 tok read $DEV $W/hold pit 3 $((128 * MIB)):$((8 * MIB))
 err=$($ODXCTL copy --quiet $DEV $((128 * MIB)) $((224 * MIB)) $((8 * MIB)) 2>&1)
 rc=$?
@@ -179,7 +181,7 @@ odx_diag "$err"
 odx_result "the quota full for 3 s: odxctl copy waits (one line saying so), then copies; equal" \
 	all test $rc = 0 -- test "$(wc -l <<<"$err")" = 1 -- \
 	grep -q "waiting up to 30 s" <<<"$err" -- \
-	same_as $W/row7 0 $DEV $((224 * MIB)) $((8 * MIB))
+	same_as $W/rowsrc 0 $DEV $((224 * MIB)) $((8 * MIB))
 # full for longer than --wait: one waiting line, one error line, exit 1
 tok read $DEV $W/hold pit 600 $((128 * MIB)):$((8 * MIB))
 err=$($ODXCTL copy --quiet --wait 2 $DEV $((128 * MIB)) $((232 * MIB)) \
