@@ -65,6 +65,8 @@ static_assert(sizeof(struct odx_operation_status) ==
 	      ODX_OPERATION_STATUS_SIZE_VER0);
 static_assert(sizeof(struct odx_operation_abort) ==
 	      ODX_OPERATION_ABORT_SIZE_VER0);
+static_assert(sizeof(struct odx_token_release) ==
+	      ODX_TOKEN_RELEASE_SIZE_VER0);
 static_assert(offsetof(struct odx_offload_read, token) % 8 == 0);
 static_assert(offsetof(struct odx_offload_write, token) % 8 == 0);
 
@@ -758,9 +760,9 @@ done:
 }
 
 /*
- * 5-8: offloaded data transfer: tokens (odx-token.c) and the copy engine
- * (odx-copy.c) behind requests 5 and 6, and the records of asynchronous
- * operations for requests 7 and 8.
+ * 5-9: offloaded data transfer: tokens (odx-token.c) and the copy engine
+ * (odx-copy.c) behind requests 5 and 6, the records of asynchronous
+ * operations for requests 7 and 8, and token release (9).
  */
 
 /* 5: offload read (populate token) */
@@ -1284,6 +1286,44 @@ out:
 	return r;
 }
 
+/*
+ * 9: token release. Answered by the volume @fd names only, as an
+ * operation is: its own table decides (another volume's token, ENOENT).
+ */
+static int odx_ctl_ioc_token_release(void __user *arg)
+{
+	struct odx_token_release *q;
+	struct odx_token_info info;
+	struct odx_volume *vol;
+	struct file *file;
+	u32 usize;
+	int r, idx;
+
+	q = kmalloc(sizeof(*q), GFP_KERNEL);
+	if (!q)
+		return -ENOMEM;
+	r = odx_ctl_copy_in(q, sizeof(*q), ODX_TOKEN_RELEASE_SIZE_VER0, arg,
+			    &usize);
+	if (!r && (q->flags || q->reserved))
+		r = -EINVAL;
+	if (!r)
+		r = odx_token_decode(&q->token, sizeof(q->token), &info);
+	if (r)
+		goto out;
+
+	idx = srcu_read_lock(&odx_ctl_srcu);
+	r = odx_ctl_volume(q->fd, FMODE_READ, &file, &vol);
+	if (!r) {
+		r = odx_token_release(&vol->tokens, &info);
+		fput(file);
+	}
+	srcu_read_unlock(&odx_ctl_srcu, idx);
+out:
+	memzero_explicit(&info, sizeof(info));
+	kfree_sensitive(q);
+	return r;
+}
+
 static long odx_ctl_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long uarg)
 {
@@ -1310,6 +1350,8 @@ static long odx_ctl_ioctl(struct file *file, unsigned int cmd,
 		return odx_ctl_ioc_operation(arg, false);
 	case _IOC_NR(ODX_IOC_OPERATION_ABORT):
 		return odx_ctl_ioc_operation(arg, true);
+	case _IOC_NR(ODX_IOC_TOKEN_RELEASE):
+		return odx_ctl_ioc_token_release(arg);
 	}
 	return -ENOTTY;
 }

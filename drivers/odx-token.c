@@ -132,6 +132,8 @@ u8 odx_token_ascq(int err)
 		return ODX_ASCQ_TOKEN_UNKNOWN;
 	case -EXDEV:
 		return ODX_ASCQ_REMOTE_TOKEN;
+	case -EIDRM:
+		return ODX_ASCQ_TOKEN_DELETED;
 	}
 	return 0;
 }
@@ -231,6 +233,8 @@ static void odx_token_kill(struct odx_token_table *tbl,
 		WRITE_ONCE(tbl->nr_cv, tbl->nr_cv - 1);
 	if (why == -EKEYEXPIRED)
 		tbl->expired++;
+	else if (why == -EIDRM)
+		tbl->released++;
 	else
 		tbl->revoked++;
 	list_add_tail(&data->put_link, puts);
@@ -460,6 +464,35 @@ int odx_token_charge_pinned(struct odx_token_table *tbl,
 	return r;
 }
 
+/*
+ * The live entry the token @info (of this table's volume and instance)
+ * stands for, checked as odx_token_lookup() says; one found due dies now.
+ */
+static int odx_token_match(struct odx_token_table *tbl,
+			   const struct odx_token_info *info,
+			   struct odx_token_entry **ep, struct list_head *puts)
+{
+	struct odx_token_entry *e;
+
+	lockdep_assert_held(&tbl->lock);
+	e = odx_token_find(tbl, info->id);
+	if (!e)
+		return -ENOKEY;
+	if (crypto_memneq(e->secret, info->secret, sizeof(e->secret)) ||
+	    e->type != info->type || e->bytes != info->bytes ||
+	    e->range_count != info->range_count ||
+	    e->lifetime != info->lifetime)
+		return -EKEYREJECTED;
+	if (e->state)
+		return e->state;
+	if (odx_token_due(tbl, e, odx_token_now(tbl))) {
+		odx_token_kill(tbl, e, -EKEYEXPIRED, puts);
+		return -EKEYEXPIRED;
+	}
+	*ep = e;
+	return 0;
+}
+
 int odx_token_lookup(struct odx_token_table *tbl,
 		     const struct odx_token_info *info,
 		     struct odx_token_data **datap)
@@ -478,26 +511,41 @@ int odx_token_lookup(struct odx_token_table *tbl,
 		return -EKEYREVOKED;
 
 	spin_lock_irqsave(&tbl->lock, flags);
-	e = odx_token_find(tbl, info->id);
-	if (!e) {
-		r = -ENOKEY;
-	} else if (crypto_memneq(e->secret, info->secret, sizeof(e->secret)) ||
-		   e->type != info->type || e->bytes != info->bytes ||
-		   e->range_count != info->range_count ||
-		   e->lifetime != info->lifetime) {
-		r = -EKEYREJECTED;
-	} else if (e->state) {
-		r = e->state;
-	} else if (odx_token_due(tbl, e, odx_token_now(tbl))) {
-		odx_token_kill(tbl, e, -EKEYEXPIRED, &puts);
-		r = -EKEYEXPIRED;
-	} else {
+	r = odx_token_match(tbl, info, &e, &puts);
+	if (!r) {
 		e->last_used = odx_token_now(tbl);
 		odx_token_get(e->data);
 		*datap = e->data;
-		r = 0;
 	}
 	spin_unlock_irqrestore(&tbl->lock, flags);
+	odx_token_put_list(&puts);
+	return r;
+}
+
+int odx_token_release(struct odx_token_table *tbl,
+		      const struct odx_token_info *info)
+{
+	struct odx_token_entry *e;
+	unsigned long flags;
+	LIST_HEAD(puts);
+	int r;
+
+	if (odx_token_is_zero(info))
+		return -EPROTONOSUPPORT;
+	/* another volume's token is not there for this one */
+	if (memcmp(info->volume_id, tbl->volume_id, sizeof(tbl->volume_id)))
+		return -ENOENT;
+	if (info->instance != tbl->instance)
+		return -EKEYREVOKED;
+
+	spin_lock_irqsave(&tbl->lock, flags);
+	r = odx_token_match(tbl, info, &e, &puts);
+	if (r == -ENOKEY)
+		r = -ENOENT;
+	else if (!r)
+		odx_token_kill(tbl, e, -EIDRM, &puts);
+	spin_unlock_irqrestore(&tbl->lock, flags);
+	/* the last reference unpins now: a copy under way holds its own */
 	odx_token_put_list(&puts);
 	return r;
 }
@@ -587,6 +635,7 @@ void odx_token_stats(struct odx_token_table *tbl, struct odx_token_stats *st)
 	st->created = tbl->created;
 	st->expired = tbl->expired;
 	st->revoked = tbl->revoked;
+	st->released = tbl->released;
 	spin_unlock_irqrestore(&tbl->lock, flags);
 }
 

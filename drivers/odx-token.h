@@ -13,7 +13,8 @@
  * when its inactivity time passes with no use, when it reaches the
  * table's maximum age whatever its use (expired), when a write overlaps
  * the ranges of a change-vulnerable token, when odx_token_revoke() or
- * odx_token_revoke_all() (the volume goes away) is called (revoked).
+ * odx_token_revoke_all() (the volume goes away) is called (revoked),
+ * or when its caller gives it back with odx_token_release() (released).
  * Expiry is checked against the table's clock whenever the table is used
  * and by odx_token_reap(), which the owner calls now and then so that
  * the resources of idle tokens go back promptly. A dead token's record
@@ -166,6 +167,7 @@ struct odx_token_stats {
 	u64 created;
 	u64 expired;
 	u64 revoked;
+	u64 released;
 };
 
 struct odx_token_table {
@@ -182,7 +184,7 @@ struct odx_token_table {
 	u32 nr_live, nr_dead, nr_cv;
 	u64 pinned;
 	u64 pinned_by_readers;		/* of pinned, by readers' tokens */
-	u64 created, expired, revoked;
+	u64 created, expired, revoked, released;
 	bool closed;			/* revoke_all: issues no more */
 };
 
@@ -230,9 +232,9 @@ int odx_token_charge_pinned(struct odx_token_table *tbl,
  * volume (-EXDEV), the instance (-EKEYREVOKED: an earlier activation's),
  * the id (-ENOKEY), the secret, in constant time, and the other fields
  * (-EKEYREJECTED), then why it died if it did (-EKEYEXPIRED,
- * -EKEYREVOKED). A use counts as activity. On success *@datap is a
- * reference to its data (odx_token_put() it); for the zero token it is
- * NULL and @tbl is not used (it may be NULL).
+ * -EKEYREVOKED, -EIDRM: released). A use counts as activity. On success
+ * *@datap is a reference to its data (odx_token_put() it); for the zero
+ * token it is NULL and @tbl is not used (it may be NULL).
  */
 int odx_token_lookup(struct odx_token_table *tbl,
 		     const struct odx_token_info *info,
@@ -243,6 +245,19 @@ int odx_token_lookup(struct odx_token_table *tbl,
  * once forgotten)? Does not count as a use. Any context.
  */
 int odx_token_state(struct odx_token_table *tbl, u64 id);
+
+/*
+ * A caller is done with the token @info (decoded): it dies now, and a
+ * use later reports -EIDRM. Its pinned slabs stop counting against the
+ * limit at once and are unpinned here, unless a copy still holds the
+ * token's data (then at that copy's odx_token_put()). Checked as
+ * odx_token_lookup() does, except that a token of another volume and an
+ * id not known here (never issued, or forgotten) are both -ENOENT, and
+ * the zero token, no volume's, is -EPROTONOSUPPORT. A dead token reports
+ * why it died. Process context.
+ */
+int odx_token_release(struct odx_token_table *tbl,
+		      const struct odx_token_info *info);
 
 /* Revoke the live token @id (a token whose pinning failed). */
 void odx_token_revoke(struct odx_token_table *tbl, u64 id);

@@ -36,6 +36,7 @@ static const struct odx_command commands[] = {
 	{ "copy", "copy a range by offload, to the same or another volume", cmd_copy },
 	{ "status", "show the status of an offload operation", cmd_status },
 	{ "abort", "terminate an offload operation", cmd_abort },
+	{ "release", "give back a token: its pins go at once", cmd_release },
 	{ "check", "check the metadata of an inactive volume", cmd_check },
 	{ "help", "show this help", cmd_help },
 	{ "version", "print the version of odxctl", cmd_version },

@@ -5,7 +5,7 @@
  *   odxctl.c   main, the command table, help, version
  *   util.c     size parsing and printing, errors, JSON output helpers
  *   query.c    info, map, bitmap, trim (the control device's ioctls 1-4)
- *   offload.c  offload-read, offload-write, copy, status, abort (5-8)
+ *   offload.c  offload-read, offload-write, copy, status, abort, release (5-9)
  *   check.c    check (the offline metadata checker)
  *
  * Exit status of every command: 0 success, 1 the operation failed or
@@ -113,6 +113,7 @@ int cmd_offload_write(int argc, char **argv);
 int cmd_copy(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_abort(int argc, char **argv);
+int cmd_release(int argc, char **argv);
 
 /* check.c */
 int cmd_check(int argc, char **argv);

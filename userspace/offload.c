@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * odxctl offload-read, offload-write, copy, status, abort: the control
- * device's requests 5-8 (include/uapi/linux/dm-odx.h). Each opens
- * /dev/odx-control and the volume's mapped device (for reading to make a
- * token or ask a status, for reading and writing to write with one, for
- * writing to abort) and names the volume by that fd.
+ * odxctl offload-read, offload-write, copy, status, abort, release: the
+ * control device's requests 5-9 (include/uapi/linux/dm-odx.h). Each opens
+ * /dev/odx-control and the volume's mapped device (for reading to make or
+ * release a token or ask a status, for reading and writing to write with
+ * one, for writing to abort) and names the volume by that fd.
  *
  * copy is the ddpt --odx loop: offload read of what is left of the
  * source, offload writes of what the token represents, until all is
- * copied. The hidden option --batch SIZE caps every offload read and
- * write of a copy, so that tests can make it loop.
+ * copied; each token is released once its writes are done (or failed),
+ * and an offload read refused for the volume's token quota (EDQUOT) is
+ * retried for up to --wait seconds. The hidden option --batch SIZE caps
+ * every offload read and write of a copy, so that tests can make it loop.
  */
 #include <endian.h>
 #include <errno.h>
@@ -33,10 +35,14 @@
 
 _Static_assert(sizeof(struct odx_token) == ODX_TOKEN_SIZE, "token size");
 
+/* copy: how long an offload read refused with EDQUOT is retried */
+#define ODX_COPY_DEFAULT_WAIT	30U	/* seconds */
+#define ODX_COPY_MAX_WAIT	86400U
+
 struct oopts {
 	const char *cmd;
 	bool json, quiet, immediate;
-	uint32_t type, lifetime;
+	uint32_t type, lifetime, wait;
 	const char *token, *to;
 	uint64_t transfer_offset, batch;
 };
@@ -53,6 +59,7 @@ static const struct option long_opts[] = {
 	{ "immediate", no_argument, NULL, 'i' },
 	{ "to", required_argument, NULL, 'T' },
 	{ "batch", required_argument, NULL, 'b' },
+	{ "wait", required_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -93,16 +100,20 @@ static const char *const help_offload_write =
 
 static const char *const help_copy =
 	"usage: odxctl copy [--json] [--quiet] [--type pit|cv] [--lifetime S]\n"
-	"                   [--to OTHER_DEV]\n"
+	"                   [--wait S] [--to OTHER_DEV]\n"
 	"                   DEV SRC_OFFSET DST_OFFSET LENGTH\n"
 	"\n"
 	"Copy LENGTH bytes from SRC_OFFSET of the volume DEV to DST_OFFSET of DEV\n"
-	"(or of OTHER_DEV) by offload reads and writes, until all is copied. On a\n"
-	"terminal a progress line is shown on standard error.\n"
+	"(or of OTHER_DEV) by offload reads and writes, until all is copied. Each\n"
+	"token is released as soon as its writes are done. On a terminal a\n"
+	"progress line is shown on standard error.\n"
 	"\n"
 	"  -t, --type pit|cv  the tokens' type (default pit)\n"
-	"      --lifetime S   the tokens' inactivity time (default 5 s: each\n"
-	"                     is used at once, and its pins go back soon)\n"
+	"      --lifetime S   the tokens' inactivity time (default 5 s; a\n"
+	"                     token left behind goes then)\n"
+	"      --wait S       when the volume's token quota (live tokens or\n"
+	"                     pinned space) is full, wait up to S seconds for\n"
+	"                     room (default 30; 0: fail at once)\n"
 	"      --to DEV       the destination volume\n"
 	"  -q, --quiet        no progress line, no summary\n"
 	"  -j, --json         one JSON object on stdout\n"
@@ -125,6 +136,18 @@ static const char *const help_abort =
 	"\n"
 	"  -j, --json     one JSON object on stdout\n"
 	"  -h, --help     this help\n";
+
+static const char *const help_release =
+	"usage: odxctl release [--json] --token FILE|- DEV\n"
+	"\n"
+	"Give back a token made on the volume DEV (by 'odxctl offload-read'):\n"
+	"it dies at once, its pinned space and its place among the volume's\n"
+	"live tokens are free again, and any later use of it fails (token\n"
+	"deleted). The token is read from FILE (512 bytes; '-': standard input).\n"
+	"\n"
+	"      --token FILE|-  the token (required)\n"
+	"  -j, --json          one JSON object on stdout\n"
+	"  -h, --help          this help\n";
 
 static int parse_type(const char *s, uint32_t *type)
 {
@@ -154,6 +177,7 @@ static int parse_opts(struct oopts *o, const char *cmd, const char *help,
 	memset(o, 0, sizeof(*o));
 	o->cmd = cmd;
 	o->type = ODX_TOKEN_PIT;
+	o->wait = ODX_COPY_DEFAULT_WAIT;
 	optind = 1;
 	opterr = 0;
 	while ((c = odx_next_opt(cmd, help, argc, argv, ":hjqt:",
@@ -196,6 +220,13 @@ static int parse_opts(struct oopts *o, const char *cmd, const char *help,
 				return odx_usage_err(cmd,
 					"invalid size '%s' for --batch", optarg);
 			break;
+		case 'w':
+			if (odx_parse_u32(optarg, &o->wait) ||
+			    o->wait > ODX_COPY_MAX_WAIT)
+				return odx_usage_err(cmd,
+					"invalid number '%s' for --wait (seconds, at most %u)",
+					optarg, ODX_COPY_MAX_WAIT);
+			break;
 		}
 	}
 	return -1;
@@ -237,6 +268,7 @@ static const struct {
 	{ EKEYREVOKED, "revoked: its volume went away or was activated again, or its data was written" },
 	{ ENOKEY, "unknown to the volume that created it" },
 	{ EXDEV, "created by no volume of this system" },
+	{ EIDRM, "released: it was given back by 'odxctl release' or a finished copy" },
 };
 
 static const char *token_reason(int e)
@@ -257,7 +289,7 @@ static const char *errno_name(int e)
 	return n ? n : "unknown";
 }
 
-enum req { REQ_READ, REQ_WRITE, REQ_STATUS, REQ_ABORT };
+enum req { REQ_READ, REQ_WRITE, REQ_STATUS, REQ_ABORT, REQ_RELEASE };
 
 static const char *offload_hint(enum req req, int e)
 {
@@ -265,12 +297,16 @@ static const char *offload_hint(enum req req, int e)
 	case EDQUOT:
 		return " (the volume has its maximum of live tokens, or its pinned-space limit)";
 	case ENOENT:
+		if (req == REQ_RELEASE)
+			return " (the volume did not issue this token, or has forgotten it)";
 		return req >= REQ_STATUS ? " (no such operation id)" : "";
 	case EALREADY:
 		return " (the operation has already completed)";
 	case EOPNOTSUPP:
 		return " (not offered by this volume or this version of dm-odx)";
 	case EINVAL:
+		if (req == REQ_RELEASE)
+			return "";
 		return " (an offset or length not a multiple of the logical block size, or zero)";
 	case EOVERFLOW:
 		return " (offset plus length overflows)";
@@ -696,8 +732,10 @@ struct copy {
 	const struct oopts *o;
 	const char *dev, *to;
 	int ctl, src, dst;
-	uint64_t src_off, dst_off, length, done, reads, writes;
+	uint64_t src_off, dst_off, length, done, reads, writes, released;
+	double waited;		/* seconds, for the token quota */
 	bool overlap_ahead;	/* one volume, destination inside, after the source */
+	bool said_waiting;
 	struct progress p;
 	int err;		/* of the failed request, or 0 */
 	const char *msg;	/* else what failed */
@@ -708,13 +746,17 @@ struct copy {
 static int copy_fail(struct copy *c, enum req req, int e, bool invalid,
 		     const char *msg)
 {
-	char tail[64];
+	char tail[96];
 
 	c->err = e;
 	c->msg = msg;
 	progress_clear(&c->p);
-	snprintf(tail, sizeof(tail), " (copied %" PRIu64 " of %" PRIu64 " bytes)",
-		 c->done, c->length);
+	if (e == EDQUOT && c->waited > 0)
+		snprintf(tail, sizeof(tail), " (waited %.0f s; copied %" PRIu64 " of %" PRIu64 " bytes)",
+			 c->waited, c->done, c->length);
+	else
+		snprintf(tail, sizeof(tail), " (copied %" PRIu64 " of %" PRIu64 " bytes)",
+			 c->done, c->length);
 	if (msg)
 		odx_err(c->o->cmd, c->dev, "%s: %s%s", c->what, msg, tail);
 	else
@@ -730,16 +772,114 @@ static uint64_t batch(const struct copy *c, uint64_t len)
 }
 
 /*
+ * Give back a token of the copy, done with or not: its pins go at once.
+ * A token that died meanwhile holds nothing; a dm-odx without the
+ * request (ENOTTY) lets it expire. Anything else is said, and the copy
+ * goes on: the token still goes at the end of its lifetime.
+ */
+static void copy_release(struct copy *c, const struct odx_token *t)
+{
+	struct odx_token_release q;
+	int e;
+
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.fd = c->src;
+	q.token = *t;
+	if (!ioctl(c->ctl, ODX_IOC_TOKEN_RELEASE, &q)) {
+		c->released++;
+		return;
+	}
+	e = errno;
+	if (e == ENOTTY || token_reason(e))
+		return;
+	progress_clear(&c->p);
+	odx_err(c->o->cmd, c->dev, "release of a token (ignored: it expires in its lifetime): %s",
+		strerror(e));
+}
+
+/*
+ * An offload read refused for the token quota (live tokens or pinned
+ * space, EDQUOT): others' tokens may give room soon (they are released,
+ * or expire). Sleep a while, backing off from 50 ms to 1 s, and say so
+ * once; false once the copy has waited --wait seconds in all.
+ */
+static bool copy_wait_quota(struct copy *c, double *backoff)
+{
+	double d, left = (double)c->o->wait - c->waited;
+	struct timespec ts, t0;
+
+	if (left < 0.001)
+		return false;
+	if (!c->said_waiting) {
+		progress_clear(&c->p);
+		odx_err(c->o->cmd, c->dev, "the volume's token quota (live tokens or pinned space) is full: waiting up to %u s for room",
+			c->o->wait);
+		c->said_waiting = true;
+	}
+	d = *backoff < left ? *backoff : left;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nanosleep(&ts, NULL);
+	c->waited += since(&t0);
+	*backoff = *backoff * 2 > 1.0 ? 1.0 : *backoff * 2;
+	return true;
+}
+
+/* The offload writes of one token; 0, or -1 after the error line. */
+static int copy_token(struct copy *c, const struct odx_offload_read *q,
+		      const struct odx_range *rg)
+{
+	struct odx_offload_write w;
+	uint64_t t, len;
+
+	if (!q->bytes || q->bytes > rg->length)
+		return copy_fail(c, REQ_READ, 0, false, q->bytes ?
+				 "the token represents more than asked" :
+				 "the token represents 0 bytes");
+	/* in pieces, the writes would overwrite source not yet read */
+	if (c->overlap_ahead && q->bytes < c->length)
+		return copy_fail(c, REQ_READ, 0, false,
+				 "the destination overlaps the source after it and the token represents less than all of it: nothing was written");
+	for (t = 0; t < q->bytes; t += w.written) {
+		len = batch(c, q->bytes - t);
+		memset(&w, 0, sizeof(w));
+		w.size = sizeof(w);
+		w.fd = c->dst;
+		w.offset = c->dst_off + c->done;
+		w.length = len;
+		w.transfer_offset = t;
+		w.token = q->token;
+		snprintf(c->what, sizeof(c->what), "offload write to %s at %" PRIu64 " (+%" PRIu64 ", transfer offset %" PRIu64 ")",
+			 c->to, (uint64_t)w.offset, len, t);
+		c->writes++;
+		if (ioctl(c->ctl, ODX_IOC_OFFLOAD_WRITE, &w))
+			return copy_fail(c, REQ_WRITE, errno,
+					 w.result & ODX_WRITE_TOKEN_INVALID,
+					 NULL);
+		if (!w.written || w.written > len)
+			return copy_fail(c, REQ_WRITE, 0, false, w.written ?
+					 "more bytes written than asked" :
+					 "0 bytes written without an error");
+		c->done += w.written;
+		progress_show(&c->p, c->done, c->length);
+	}
+	return 0;
+}
+
+/*
  * Offload read of what is left (the token may represent less), offload
  * writes of what the token represents (each may write less), until all
- * is copied. 0, or -1 after the error line.
+ * is copied; each token is released after its writes, and on a failure.
+ * 0, or -1 after the error line.
  */
 static int copy_loop(struct copy *c)
 {
-	struct odx_offload_write w;
 	struct odx_offload_read q;
 	struct odx_range rg;
-	uint64_t t, len;
+	double backoff;
+	int r;
 
 	while (c->done < c->length) {
 		rg.offset = c->src_off + c->done;
@@ -756,39 +896,16 @@ static int copy_loop(struct copy *c)
 		snprintf(c->what, sizeof(c->what), "offload read at %" PRIu64 " (+%" PRIu64 ")",
 			 (uint64_t)rg.offset, (uint64_t)rg.length);
 		c->reads++;
-		if (ioctl(c->ctl, ODX_IOC_OFFLOAD_READ, &q))
+		backoff = 0.05;
+		while ((r = ioctl(c->ctl, ODX_IOC_OFFLOAD_READ, &q)) &&
+		       errno == EDQUOT && copy_wait_quota(c, &backoff))
+			;
+		if (r)
 			return copy_fail(c, REQ_READ, errno, false, NULL);
-		if (!q.bytes || q.bytes > rg.length)
-			return copy_fail(c, REQ_READ, 0, false, q.bytes ?
-					 "the token represents more than asked" :
-					 "the token represents 0 bytes");
-		/* in pieces, the writes would overwrite source not yet read */
-		if (c->overlap_ahead && q.bytes < c->length)
-			return copy_fail(c, REQ_READ, 0, false,
-					 "the destination overlaps the source after it and the token represents less than all of it: nothing was written");
-		for (t = 0; t < q.bytes; t += w.written) {
-			len = batch(c, q.bytes - t);
-			memset(&w, 0, sizeof(w));
-			w.size = sizeof(w);
-			w.fd = c->dst;
-			w.offset = c->dst_off + c->done;
-			w.length = len;
-			w.transfer_offset = t;
-			w.token = q.token;
-			snprintf(c->what, sizeof(c->what), "offload write to %s at %" PRIu64 " (+%" PRIu64 ", transfer offset %" PRIu64 ")",
-				 c->to, (uint64_t)w.offset, len, t);
-			c->writes++;
-			if (ioctl(c->ctl, ODX_IOC_OFFLOAD_WRITE, &w))
-				return copy_fail(c, REQ_WRITE, errno,
-						 w.result & ODX_WRITE_TOKEN_INVALID,
-						 NULL);
-			if (!w.written || w.written > len)
-				return copy_fail(c, REQ_WRITE, 0, false, w.written ?
-						 "more bytes written than asked" :
-						 "0 bytes written without an error");
-			c->done += w.written;
-			progress_show(&c->p, c->done, c->length);
-		}
+		r = copy_token(c, &q, &rg);
+		copy_release(c, &q.token);
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -819,6 +936,8 @@ static void copy_report(const struct copy *c, double secs, bool failed)
 	odx_json_double(&j, "seconds", secs);
 	odx_json_u64(&j, "reads", c->reads);
 	odx_json_u64(&j, "writes", c->writes);
+	odx_json_u64(&j, "released", c->released);
+	odx_json_double(&j, "waited", c->waited);
 	if (c->err)
 		json_error(&j, c->err);
 	else if (failed)
@@ -838,7 +957,7 @@ int cmd_copy(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.o = &o;
-	r = parse_opts(&o, "copy", help_copy, "jqtTbL", argc, argv);
+	r = parse_opts(&o, "copy", help_copy, "jqtTbLw", argc, argv);
 	if (r >= 0)
 		return r;
 	r = positionals("copy", argc, argv, 4, names);
@@ -1123,6 +1242,54 @@ int cmd_abort(int argc, char **argv)
 	odx_json_string(&j, "device", dev);
 	odx_json_u64(&j, "operation_id", id);
 	odx_json_bool(&j, "aborted", true);
+	odx_json_end_object(&j);
+	odx_json_finish(&j);
+	return ODX_EXIT_OK;
+}
+
+/* --- release ------------------------------------------------------------- */
+
+int cmd_release(int argc, char **argv)
+{
+	static const char *const names[] = { "device" };
+	struct odx_token_release q;
+	const char *cmd = "release", *dev;
+	struct odx_json j;
+	struct oopts o;
+	int r, ctl, vfd, e;
+
+	r = parse_opts(&o, cmd, help_release, "jk", argc, argv);
+	if (r < 0)
+		r = positionals(cmd, argc, argv, 1, names);
+	if (r >= 0)
+		return r;
+	dev = argv[optind];
+	if (!o.token)
+		return odx_usage_err(cmd, "no --token FILE|- given");
+	memset(&q, 0, sizeof(q));
+	if (read_token(cmd, dev, o.token, &q.token))
+		return ODX_EXIT_FAIL;
+	if (odx_open_both(cmd, dev, O_RDONLY, &ctl, &vfd))
+		return ODX_EXIT_FAIL;
+	q.size = sizeof(q);
+	q.fd = vfd;
+	r = ioctl(ctl, ODX_IOC_TOKEN_RELEASE, &q);
+	e = errno;
+	odx_close_both(ctl, vfd);
+	if (r) {
+		req_err(cmd, dev, NULL, REQ_RELEASE, e, false, "");
+		return ODX_EXIT_FAIL;
+	}
+	if (!o.json) {
+		printf("token %s released\n", strcmp(o.token, "-") ? o.token :
+		       "from standard input");
+		return ODX_EXIT_OK;
+	}
+	odx_json_init(&j, stdout);
+	odx_json_begin_object(&j, NULL, false);
+	odx_json_string(&j, "device", dev);
+	odx_json_string(&j, "token", o.token);
+	odx_json_bool(&j, "released", true);
 	odx_json_end_object(&j);
 	odx_json_finish(&j);
 	return ODX_EXIT_OK;

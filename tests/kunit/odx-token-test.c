@@ -3,7 +3,8 @@
  * KUnit: offload tokens: the 512-byte wire form byte for byte, decoding
  * and its rejections, and the token table (lookup and validation,
  * lifetime and inactivity on a fake clock, the bounds, revocation,
- * change-vulnerable invalidation, the pin hooks), and the zero token.
+ * change-vulnerable invalidation, the pin hooks, release), and the zero
+ * token.
  */
 #include <kunit/resource.h>
 #include <kunit/test.h>
@@ -740,6 +741,85 @@ static void odx_token_pinned_by_readers_test(struct kunit *test)
 	odx_token_put(c);
 }
 
+static void odx_token_release_test(struct kunit *test)
+{
+	struct tok_env *env = tok_env_new(test, vol_a, NULL);
+	struct tok_env *other = tok_env_new(test, vol_b, NULL);
+	struct odx_token_data *created, *held, *data;
+	struct odx_token_info ta, tb, bad, zero;
+	struct pin_count pc = { 0 };
+	struct odx_token_stats st;
+
+	KUNIT_ASSERT_EQ(test, odx_token_create(&env->tbl, 0, 0, one_range, 1,
+					       &env->tok, &created), 0);
+	odx_token_set_pin(created, &pin_ops, &pc);
+	KUNIT_EXPECT_EQ(test, odx_token_charge_pinned(&env->tbl, created, 4,
+						      false), 0);
+	odx_token_put(created);
+	KUNIT_ASSERT_EQ(test, odx_token_decode(&env->tok, 512, &ta), 0);
+	KUNIT_ASSERT_EQ(test, odx_token_create(&env->tbl, 0, 0, one_range, 1,
+					       &env->tok, &created), 0);
+	odx_token_set_pin(created, &pin_ops, &pc);
+	odx_token_put(created);
+	KUNIT_ASSERT_EQ(test, odx_token_decode(&env->tok, 512, &tb), 0);
+
+	/* what is not this table's token: nothing happens */
+	KUNIT_EXPECT_EQ(test, odx_token_release(&other->tbl, &ta), -ENOENT);
+	bad = ta;
+	bad.id = 12345;
+	KUNIT_EXPECT_EQ(test, odx_token_release(&env->tbl, &bad), -ENOENT);
+	bad = ta;
+	bad.secret[3] ^= 1;
+	KUNIT_EXPECT_EQ(test, odx_token_release(&env->tbl, &bad),
+			-EKEYREJECTED);
+	bad = ta;
+	bad.instance++;
+	KUNIT_EXPECT_EQ(test, odx_token_release(&env->tbl, &bad),
+			-EKEYREVOKED);
+	odx_token_make_zero(&env->tok);
+	KUNIT_ASSERT_EQ(test, odx_token_decode(&env->tok, 512, &zero), 0);
+	KUNIT_EXPECT_EQ(test, odx_token_release(&env->tbl, &zero),
+			-EPROTONOSUPPORT);
+	odx_token_stats(&env->tbl, &st);
+	KUNIT_EXPECT_EQ(test, st.live, 2U);
+	KUNIT_EXPECT_EQ(test, st.pinned, 4ULL);
+	KUNIT_EXPECT_EQ(test, pc.unpinned, 0);
+
+	/* released: charge and pins at once, then every use says so */
+	KUNIT_EXPECT_EQ(test, odx_token_release(&env->tbl, &ta), 0);
+	odx_token_stats(&env->tbl, &st);
+	KUNIT_EXPECT_EQ(test, st.live, 1U);
+	KUNIT_EXPECT_EQ(test, st.pinned, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.released, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.revoked, 0ULL);
+	KUNIT_EXPECT_EQ(test, pc.unpinned, 1);
+	KUNIT_EXPECT_EQ(test, pc.last_id, ta.id);
+	KUNIT_EXPECT_EQ(test, tok_use(env, &ta), -EIDRM);
+	KUNIT_EXPECT_EQ(test, odx_token_state(&env->tbl, ta.id), -EIDRM);
+	KUNIT_EXPECT_EQ(test, odx_token_release(&env->tbl, &ta), -EIDRM);
+	KUNIT_EXPECT_EQ(test, odx_token_ascq(-EIDRM), ODX_ASCQ_TOKEN_DELETED);
+
+	/* a copy under way keeps the data (and pins) until it puts them */
+	KUNIT_ASSERT_EQ(test, odx_token_lookup(&env->tbl, &tb, &held), 0);
+	KUNIT_EXPECT_EQ(test, odx_token_release(&env->tbl, &tb), 0);
+	KUNIT_EXPECT_EQ(test, pc.unpinned, 1);
+	KUNIT_EXPECT_EQ(test, odx_token_lookup(&env->tbl, &tb, &data),
+			-EIDRM);
+	KUNIT_EXPECT_EQ(test, held->ranges[0].offset, one_range[0].offset);
+	odx_token_put(held);
+	KUNIT_EXPECT_EQ(test, pc.unpinned, 2);
+
+	/* an expired token is not released: it says why it died */
+	KUNIT_ASSERT_EQ(test, tok_create(test, env, 0, 1, one_range, 1), 0);
+	env->clock.now += 2 * SEC;
+	KUNIT_EXPECT_EQ(test, odx_token_release(&env->tbl, &env->info),
+			-EKEYEXPIRED);
+	odx_token_stats(&env->tbl, &st);
+	KUNIT_EXPECT_EQ(test, st.live, 0U);
+	KUNIT_EXPECT_EQ(test, st.released, 2ULL);
+	KUNIT_EXPECT_EQ(test, st.expired, 1ULL);
+}
+
 static void odx_token_ascq_test(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, odx_token_ascq(-EMSGSIZE), 0x0A);
@@ -797,6 +877,7 @@ static struct kunit_case odx_token_cases[] = {
 	KUNIT_CASE(odx_token_change_vulnerable_test),
 	KUNIT_CASE(odx_token_pinned_test),
 	KUNIT_CASE(odx_token_pinned_by_readers_test),
+	KUNIT_CASE(odx_token_release_test),
 	KUNIT_CASE(odx_token_ascq_test),
 	KUNIT_CASE(odx_token_graveyard_test),
 	{}

@@ -52,7 +52,7 @@
  *   EIO         the volume's metadata failed (it needs a check)
  *   EINTR       a fatal signal interrupted a long request
  *   ENOTTY      not an ioctl of this device
- * Offload (requests 5-8) adds these. A token that cannot be used fails
+ * Offload (requests 5-9) adds these. A token that cannot be used fails
  * with an errno of its own for each reason, so callers can tell them
  * apart; the operation status (request 7) reports the same reasons as
  * SCSI sense data (ILLEGAL REQUEST, additional sense 0x23, the
@@ -76,9 +76,13 @@
  *               (remote token usage not supported, 0x02)
  *   EDQUOT      offload read: the volume has its maximum of live tokens,
  *               or pinning the source would exceed the pinned-space limit
+ *   EIDRM       the token was released (request 9) by a caller done
+ *               with it (token deleted, 0x09)
  *   ENOENT      operation status or abort: no such operation id on
  *               this volume (an operation answers only through the
- *               mapped device it writes to; ids are random)
+ *               mapped device it writes to; ids are random); token
+ *               release: no such token on this volume (never issued
+ *               here, issued by another volume, or forgotten)
  *   EALREADY    abort: the operation has already completed
  *   EAGAIN      offload write with ODX_WRITE_IMMEDIATE: too many
  *               operations running
@@ -243,7 +247,7 @@ struct odx_trim {
 #define ODX_TRIM_MAX_RANGES		4096U
 
 /*
- * Offloaded data transfer (requests 5-8), after FSCTL_OFFLOAD_READ/WRITE
+ * Offloaded data transfer (requests 5-9), after FSCTL_OFFLOAD_READ/WRITE
  * and SCSI POPULATE TOKEN / WRITE USING TOKEN / RECEIVE ROD TOKEN
  * INFORMATION.
  *
@@ -444,6 +448,37 @@ struct odx_operation_abort {
 };
 #define ODX_OPERATION_ABORT_SIZE_VER0	24
 
+/*
+ * 9. ODX_IOC_TOKEN_RELEASE: give back a token the caller is done with
+ * (as SCSI WRITE USING TOKEN's DEL_TKN). The token dies at once: its
+ * pinned slabs stop counting against the volume's limit and its live
+ * token slot is free on return; the slabs themselves are unpinned on
+ * return too, unless a copy with the token is still under way, which
+ * keeps them until it ends (then they go at once; a copy with a
+ * change-vulnerable token, which checks its token after every piece,
+ * fails there with EIDRM instead). A pinned slab whose source was
+ * overwritten since becomes free at the next commit (about a second).
+ * Any later use of the token fails with EIDRM and
+ * ODX_WRITE_TOKEN_INVALID (token deleted).
+ *
+ * @fd is the volume that issued the token, opened for reading (as for
+ * the offload read that made it): through any other volume, and for an
+ * id this volume never issued (or forgot, long after the token died),
+ * ENOENT. The token must be intact: EMSGSIZE, EKEYREJECTED (its secret
+ * or fields), as for an offload write; the zero token is no volume's
+ * (EPROTONOSUPPORT). A token that already died fails with why:
+ * EKEYEXPIRED, EKEYREVOKED (also a token of an earlier activation of this
+ * volume), EIDRM (released already); it holds nothing any more.
+ */
+struct odx_token_release {
+	__u32 size;			/* in */
+	__s32 fd;			/* in: the issuing volume, for reading */
+	__u32 flags;			/* in: 0 */
+	__u32 reserved;			/* in: 0 */
+	struct odx_token token;		/* in */
+};
+#define ODX_TOKEN_RELEASE_SIZE_VER0	528
+
 #define ODX_IOC_DESCRIBE \
 	_IOWR(ODX_IOCTL_MAGIC, 1, struct odx_describe)
 #define ODX_IOC_ALLOCATED_RANGES \
@@ -460,5 +495,7 @@ struct odx_operation_abort {
 	_IOWR(ODX_IOCTL_MAGIC, 7, struct odx_operation_status)
 #define ODX_IOC_OPERATION_ABORT \
 	_IOWR(ODX_IOCTL_MAGIC, 8, struct odx_operation_abort)
+#define ODX_IOC_TOKEN_RELEASE \
+	_IOWR(ODX_IOCTL_MAGIC, 9, struct odx_token_release)
 
 #endif /* _UAPI_LINUX_DM_ODX_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * odx_token: the offload requests of /dev/odx-control (5-8), one call a
+ * odx_token: the offload requests of /dev/odx-control (5-9), one call a
  * run, for tokens.sh. Tokens travel in files of 512 bytes.
  *
  *   odx_token zero FILE                    write the zero token to FILE
@@ -17,6 +17,9 @@
  *                                          stale, every output field is
  *                                          0x55 bytes on the way in
  *   odx_token abort DEV ID
+ *   odx_token release DEV FILE [FLAGS [RESERVED]]
+ *                                          token release, with those
+ *                                          input fields (default 0)
  *
  * Numbers are bytes (decimal or 0x...). Each command prints, first,
  * "ok" or the errno's name (EKEYREJECTED, ...) and exits 0 on success,
@@ -208,6 +211,20 @@ int main(int argc, char **argv)
 		q.fd = dev;
 		q.operation_id = num(argv[3]);
 		rc = result(ioctl(ctl, ODX_IOC_OPERATION_ABORT, &q));
+		printf("\n");
+		return rc;
+	}
+	if (!strcmp(argv[1], "release") && argc >= 4 && argc <= 6) {
+		struct odx_token_release q = { .size = sizeof(q) };
+
+		dev = open_or_die(argv[2], O_RDONLY);
+		q.fd = dev;
+		token_load(argv[3], &q.token);
+		if (argc >= 5)
+			q.flags = num(argv[4]);
+		if (argc == 6)
+			q.reserved = num(argv[5]);
+		rc = result(ioctl(ctl, ODX_IOC_TOKEN_RELEASE, &q));
 		printf("\n");
 		return rc;
 	}

@@ -6,7 +6,9 @@
 # copy on write and leave the other sharer alone; an unaligned copy is a
 # data copy and reads back equal; a point-in-time token keeps its data
 # when the source is overwritten, a change-vulnerable one is revoked;
-# pinned slabs are bounded, shown and given back; a copy to a volume on
+# pinned slabs are bounded, shown and given back; odxctl copy releases
+# its tokens (copies in a row under a small pinned-space limit) and waits,
+# bounded, when the quota is full; odxctl release; a copy to a volume on
 # another data device; fio with verify on the source while copies run;
 # an asynchronous copy's status, and abort. odxctl check after each
 # removal.
@@ -30,7 +32,7 @@ odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
 odx_need_cmd fio python3 setpriv
 odx_need_odxctl
 
-ktap_set_plan 35
+ktap_set_plan 39
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -197,6 +199,66 @@ r1=$OUT
 tok read $DEV $W/big pit 0 $((8 * MIB)):$((16 * MIB))
 odx_result "pinning past the limit: EDQUOT, nothing more pinned ($r1 / $OUT)" \
 	test "${r1%% *} $OUT $(pinned)" = "ok EDQUOT 128"
+
+# odxctl copy in a script (issue 12, item 4): 8 copies of 8 MiB in a row,
+# the source rewritten before each, under that limit. Each copy pins 128
+# slabs; a copy whose tokens kept their pins for their lifetime (5 s)
+# would leave the next one EDQUOT. odxctl releases them: every copy
+# succeeds at once (not a word on stderr: it never had to wait), nothing
+# is left pinned or live, and each destination has the source as it was
+# at its copy.
+dmsetup table $V | dmsetup reload $V && dmsetup resume $V
+in_a_row() {
+	local i err rc
+	for i in 0 1 2 3 4 5 6 7; do
+		head -c $((8 * MIB)) /dev/urandom > $W/row$i
+		dd if=$W/row$i of=$DEV bs=1M seek=128 oflag=direct status=none ||
+			return 1
+		err=$($ODXCTL copy --quiet $DEV $((128 * MIB)) \
+			$(((160 + 8 * i) * MIB)) $((8 * MIB)) 2>&1)
+		rc=$?
+		[ $rc = 0 ] && [ -z "$err" ] ||
+			{ odx_diag "copy $i: exit $rc: $err"; return 1; }
+	done
+	[ "$(pinned) $(odx_field $V 9)" = "0 0" ] ||
+		{ odx_diag "left pinned, live: $(pinned) $(odx_field $V 9)"; return 1; }
+	for i in 0 1 2 3 4 5 6 7; do
+		same_as $W/row$i 0 $DEV $(((160 + 8 * i) * MIB)) $((8 * MIB)) ||
+			{ odx_diag "copy $i differs from its source"; return 1; }
+	done
+}
+odx_result "8 odxctl copies in a row under a 163-slab pinned limit: all succeed without waiting, none left pinned, each equal to its source then" \
+	in_a_row
+# the quota full for 3 s (another token pins 128 slabs): copy waits,
+# saying so in one line, and copies once that token expired
+odx_save $DEV $((128 * MIB)) $((8 * MIB)) $W/rowsrc ||
+	odx_diag "cannot read the source"
+tok read $DEV $W/hold pit 3 $((128 * MIB)):$((8 * MIB))
+err=$($ODXCTL copy --quiet $DEV $((128 * MIB)) $((224 * MIB)) $((8 * MIB)) 2>&1)
+rc=$?
+odx_diag "$err"
+odx_result "the quota full for 3 s: odxctl copy waits (one line saying so), then copies; equal" \
+	all test $rc = 0 -- test "$(wc -l <<<"$err")" = 1 -- \
+	grep -q "waiting up to 30 s" <<<"$err" -- \
+	same_as $W/rowsrc 0 $DEV $((224 * MIB)) $((8 * MIB))
+# full for longer than --wait: one waiting line, one error line, exit 1
+tok read $DEV $W/hold pit 600 $((128 * MIB)):$((8 * MIB))
+err=$($ODXCTL copy --quiet --wait 2 $DEV $((128 * MIB)) $((232 * MIB)) \
+	$((8 * MIB)) 2>&1)
+rc=$?
+odx_diag "$err"
+odx_result "the quota full past --wait 2: exit 1, a waiting line and one EDQUOT line, nothing written" \
+	all test $rc = 1 -- test "$(wc -l <<<"$err")" = 2 -- \
+	grep -q "Disk quota exceeded.*waited 2 s" <<<"$err" -- \
+	odx_is_zero $DEV $((232 * MIB)) $((8 * MIB))
+p1=$(pinned)
+out=$($ODXCTL release --token $W/hold $DEV 2>&1)
+rc=$?
+err=$($ODXCTL release --token $W/hold $DEV 2>&1)
+odx_diag "$out / $err"
+odx_result "odxctl release: exit 0, the 128 pinned slabs gone at once ($p1 -> $(pinned)); again: exit 1, token invalid: released" \
+	all test "$rc $p1 $(pinned)" = "0 128 0" -- \
+	grep -q "token invalid: released" <<<"$err"
 echo 50 > $P
 dmsetup table $V | dmsetup reload $V && dmsetup resume $V
 

@@ -4,7 +4,9 @@
 # layer: the zero token zeroes (asserted on data and slab counts);
 # tokens are issued, change-vulnerable ones revoked by overlapping
 # writes, expire, and die with their volume; every broken token fails
-# with its own errno and writes nothing; operation ids. The copy engine
+# with its own errno and writes nothing; a released token (request 9)
+# gives back its pins at once and fails with EIDRM, and a release is
+# refused (ENOENT) through any volume but its own; operation ids. The copy engine
 # itself (remapping, copy on write, point in time) is offload.sh's.
 
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +25,7 @@ mkdir -p $W
 
 odx_token_tool $W || ktap_exit_fail_msg "cannot build odx_token"
 
-ktap_set_plan 40
+ktap_set_plan 50
 
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
@@ -175,6 +177,35 @@ tok write $DEV $W/short 0 $MIB 0
 odx_result "lifetime 1 s, 2 s idle: EKEYEXPIRED" \
 	expect "EKEYEXPIRED written 0 result 1"
 
+# --- release ------------------------------------------------------------------
+# a caller done with a token gives it back: its pins go at once
+tok read $DEV $W/rel pit 0 $((8 * MIB)):$MIB
+n=$(tokens)
+p=$(odx_field $V 10)
+cp $W/rel $W/t && flip $W/t 39
+tok release $DEV $W/t
+odx_result "release of an id never issued: ENOENT" expect ENOENT
+tok release $DEV $W/rel 1
+s=$OUT
+tok release $DEV $W/rel 0 1
+odx_result "release with a flag or the reserved field set: EINVAL" \
+	test "$s $OUT" = "EINVAL EINVAL"
+cp $W/rel $W/t && flip $W/t 60
+tok release $DEV $W/t
+odx_result "release with a tampered secret: EKEYREJECTED" expect EKEYREJECTED
+tok release $DEV $W/zero
+odx_result "release of the zero token: EPROTONOSUPPORT" expect EPROTONOSUPPORT
+odx_result "refused releases change nothing ($n live, $p pinned)" \
+	test "$(tokens) $(odx_field $V 10)" = "$n $p"
+tok release $DEV $W/rel
+odx_result "release: one live token fewer, its 16 pinned slabs gone at once ($p -> $(odx_field $V 10))" \
+	test "$OUT $(tokens) $(odx_field $V 10)" = "ok $((n - 1)) $((p - 16))"
+tok write $DEV $W/rel $((2 * MIB)) $MIB 0
+odx_result "a released token: EIDRM (token deleted), token invalid, nothing written" \
+	all expect "EIDRM written 0 result 1" -- same
+tok release $DEV $W/rel
+odx_result "released again: EIDRM" expect EIDRM
+
 # a reload starts a new instance: the old tokens are revoked
 dmsetup table $V | dmsetup reload $V && dmsetup resume $V
 tok write $DEV $W/cv-long 0 $MIB 0
@@ -192,6 +223,16 @@ odx_linear $V2-meta $DATA 512 16 && odx_linear $V2-data $DATA 528 64 &&
 		dmsetup create $V2 ||
 	ktap_exit_fail_msg "cannot create the second volume"
 tok read $DEV2 $W/other cv 0 0:$MIB
+# a release answers only through the token's own volume
+tok release $DEV $W/other
+s=$OUT
+tok read $DEV $W/mine pit 0 $((8 * MIB)):$MIB
+tok release $DEV2 $W/mine
+odx_result "release through another volume: ENOENT, both ways" \
+	test "$s $OUT" = "ENOENT ENOENT"
+tok release $DEV $W/mine
+odx_result "and that token is still live for its own volume: released" \
+	expect ok
 tok write $DEV $W/other 0 $MIB 0
 want_zero 0 $MIB
 odx_result "another live volume's token is valid here (its zeros copied)" \
