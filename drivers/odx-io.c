@@ -376,14 +376,39 @@ static void odx_bio_fail(struct bio *bio, blk_status_t status)
 static int odx_commit(struct odx_volume *vol);
 
 /*
+ * What a bio that would wait for space gets while a noflush suspend is
+ * under way: it goes back to device-mapper (BLK_STS_DM_REQUEUE), which
+ * holds it and sends it again to the table that is resumed next; but if a
+ * control request waits for it, it fails, and the request with -EBUSY
+ * (odx_io_ctl_end()). Under vol->lock.
+ */
+static blk_status_t odx_requeue_status(struct odx_volume *vol,
+				       struct bio *bio)
+{
+	u64 start = (u64)odx_vsector(vol, bio) << SECTOR_SHIFT;
+	u64 end = start + bio->bi_iter.bi_size;
+	struct odx_ctl_io *cio;
+
+	list_for_each_entry(cio, &vol->ctl_ios, list) {
+		if (start < cio->end && cio->start < end) {
+			cio->cut = true;
+			return BLK_STS_NOSPC;
+		}
+	}
+	return BLK_STS_DM_REQUEUE;
+}
+
+/*
  * @bio waits for space: from its first wait on, not from its latest
  * (a commit that frees slabs retries every waiting bio, and most come
- * back). vol->nospace_since is the oldest waiting bio's.
+ * back). vol->nospace_since is the oldest waiting bio's. From presuspend
+ * of a noflush suspend on, nothing waits here: see odx_io_presuspend().
  */
 static void odx_no_space(struct odx_volume *vol, struct bio *bio)
 {
 	struct odx_bio *ob = odx_bio_data(bio);
 	unsigned long flags;
+	blk_status_t status;
 
 	if (odx_feature(&vol->features, ODX_FEAT_ERROR_IF_NO_SPACE)) {
 		odx_bio_fail(bio, BLK_STS_NOSPC);
@@ -394,6 +419,17 @@ static void odx_no_space(struct odx_volume *vol, struct bio *bio)
 		ob->nospace_since = jiffies;
 	}
 	spin_lock_irqsave(&vol->lock, flags);
+	/*
+	 * The device-mapper flag is checked too: an interrupted suspend
+	 * clears it before presuspend_undo clears ours, and a bio requeued
+	 * in between would fail with EIO.
+	 */
+	if (vol->requeue && dm_noflush_suspending(vol->ti)) {
+		status = odx_requeue_status(vol, bio);
+		spin_unlock_irqrestore(&vol->lock, flags);
+		odx_bio_fail(bio, status);
+		return;
+	}
 	if (bio_list_empty(&vol->nospace) ||
 	    time_before(ob->nospace_since, vol->nospace_since))
 		vol->nospace_since = ob->nospace_since;
@@ -962,6 +998,7 @@ int odx_io_init(struct odx_volume *vol)
 	vol->allocs = RB_ROOT;
 	INIT_LIST_HEAD(&vol->allocs_done);
 	INIT_LIST_HEAD(&vol->wops);
+	INIT_LIST_HEAD(&vol->ctl_ios);
 	INIT_WORK(&vol->worker, odx_worker);
 	INIT_DELAYED_WORK(&vol->periodic, odx_periodic);
 	vol->lwm_armed = true;
@@ -997,22 +1034,68 @@ void odx_io_exit(struct odx_volume *vol)
 	cleanup_srcu_struct(&vol->io_srcu);
 }
 
-/* Writes waiting for space go back to device-mapper, to come again after resume. */
-static void odx_requeue_nospace(struct odx_volume *vol)
-{
-	struct bio_list bios;
-
-	bio_list_init(&bios);
-	spin_lock_irq(&vol->lock);
-	bio_list_merge_init(&bios, &vol->nospace);
-	spin_unlock_irq(&vol->lock);
-	odx_fail_list(&bios, BLK_STS_DM_REQUEUE);
-}
-
+/*
+ * A noflush suspend: every bio waiting for space, and every one that
+ * would start waiting until resume (or presuspend_undo), goes back to
+ * device-mapper, which holds it for the next table (a reload with a
+ * larger data device, the documented recovery), as dm-thin's requeue
+ * mode does; without this the suspend would wait for them (and, with
+ * no_space_timeout 0, for ever). The bios of a control request are failed
+ * instead (odx_requeue_status()): presuspend waits for control requests.
+ * A requeued bio comes back as a new one: its no_space_timeout counts
+ * again from then. Without noflush, the suspend waits for them as for
+ * any bio in flight.
+ */
 void odx_io_presuspend(struct odx_volume *vol)
 {
-	if (dm_noflush_suspending(vol->ti))
-		odx_requeue_nospace(vol);
+	struct bio_list requeue, cut;
+	struct bio *bio;
+
+	if (!dm_noflush_suspending(vol->ti))
+		return;
+	bio_list_init(&requeue);
+	bio_list_init(&cut);
+	spin_lock_irq(&vol->lock);
+	vol->requeue = true;
+	while ((bio = bio_list_pop(&vol->nospace))) {
+		if (odx_requeue_status(vol, bio) == BLK_STS_DM_REQUEUE)
+			bio_list_add(&requeue, bio);
+		else
+			bio_list_add(&cut, bio);
+	}
+	spin_unlock_irq(&vol->lock);
+	odx_fail_list(&requeue, BLK_STS_DM_REQUEUE);
+	odx_fail_list(&cut, BLK_STS_NOSPC);
+}
+
+/* The suspend was interrupted: bios wait for space again. */
+void odx_io_presuspend_undo(struct odx_volume *vol)
+{
+	spin_lock_irq(&vol->lock);
+	vol->requeue = false;
+	spin_unlock_irq(&vol->lock);
+}
+
+void odx_io_ctl_begin(struct odx_volume *vol, struct odx_ctl_io *cio,
+		      u64 offset, u64 len)
+{
+	cio->start = offset;
+	cio->end = offset + len;
+	cio->cut = false;
+	spin_lock_irq(&vol->lock);
+	list_add_tail(&cio->list, &vol->ctl_ios);
+	spin_unlock_irq(&vol->lock);
+}
+
+int odx_io_ctl_end(struct odx_volume *vol, struct odx_ctl_io *cio)
+{
+	bool cut;
+
+	spin_lock_irq(&vol->lock);
+	list_del(&cio->list);
+	cut = cio->cut;
+	spin_unlock_irq(&vol->lock);
+	return cut ? -EBUSY : 0;
 }
 
 /* All I/O has drained: stop the timer and commit what is left. */
@@ -1030,6 +1113,7 @@ void odx_io_resume(struct odx_volume *vol)
 
 	bio_list_init(&bios);
 	spin_lock_irq(&vol->lock);
+	vol->requeue = false;
 	if (vol->mode == ODX_MODE_OUT_OF_DATA_SPACE)
 		vol->mode = ODX_MODE_RW;
 	bio_list_merge_init(&bios, &vol->nospace);

@@ -247,10 +247,15 @@ static int odx_message(struct dm_target *ti, unsigned int argc, char **argv,
 	return -EINVAL;
 }
 
+/*
+ * The bio path first: from here on (with noflush) no bio waits for space,
+ * so the control requests odx_ctl_suspend() waits for cannot wait on one
+ * that device-mapper holds until resume.
+ */
 static void odx_presuspend(struct dm_target *ti)
 {
-	odx_ctl_suspend(ti->private);
 	odx_io_presuspend(ti->private);
+	odx_ctl_suspend(ti->private);
 }
 
 /*
@@ -260,6 +265,7 @@ static void odx_presuspend(struct dm_target *ti)
  */
 static void odx_presuspend_undo(struct dm_target *ti)
 {
+	odx_io_presuspend_undo(ti->private);
 	odx_ctl_suspend_undo(ti->private);
 }
 
