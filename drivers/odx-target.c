@@ -248,14 +248,15 @@ static int odx_message(struct dm_target *ti, unsigned int argc, char **argv,
 }
 
 /*
- * The bio path first: from here on (with noflush) no bio waits for space,
- * so the control requests odx_ctl_suspend() waits for cannot wait on one
- * that device-mapper holds until resume.
+ * With noflush: first no control request's I/O waits for space, so that
+ * odx_ctl_suspend() does not wait for space to come; then no bio waits
+ * for space (odx-io.c).
  */
 static void odx_presuspend(struct dm_target *ti)
 {
-	odx_io_presuspend(ti->private);
+	odx_io_presuspend_ctl(ti->private);
 	odx_ctl_suspend(ti->private);
+	odx_io_presuspend(ti->private);
 }
 
 /*

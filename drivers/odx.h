@@ -39,6 +39,13 @@ enum odx_mode {
 	ODX_MODE_FAIL,			/* metadata failed: needs a check */
 };
 
+/* What a bio that would wait for space does during a noflush suspend. */
+enum odx_requeue {
+	ODX_REQUEUE_OFF,		/* it waits */
+	ODX_REQUEUE_CTL,		/* it fails if a control request waits for it */
+	ODX_REQUEUE_ALL,		/* that, or it goes back to device-mapper */
+};
+
 /*
  * A slab being allocated for a virtual slab: the slab is reserved and
  * zeroed (or, with skip_zeroing, written whole by the write that asked
@@ -99,10 +106,9 @@ struct odx_volume {
 	unsigned long nospace_since;	/* jiffies of the oldest */
 	/*
 	 * A noflush suspend is under way (presuspend to resume, or to
-	 * presuspend_undo): a bio that would wait for space goes back to
-	 * device-mapper instead, which holds it for the next table.
+	 * presuspend_undo): bios do not wait for space (odx-io.c).
 	 */
-	bool requeue;
+	enum odx_requeue requeue;
 	struct list_head ctl_ios;	/* struct odx_ctl_io in flight */
 	struct rb_root allocs;		/* struct odx_alloc by vslab */
 	struct list_head allocs_done;	/* zeroing finished */
@@ -170,6 +176,7 @@ int odx_io_init(struct odx_volume *vol);
 void odx_io_exit(struct odx_volume *vol);
 int odx_map(struct dm_target *ti, struct bio *bio);
 int odx_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
+void odx_io_presuspend_ctl(struct odx_volume *vol);
 void odx_io_presuspend(struct odx_volume *vol);
 void odx_io_presuspend_undo(struct odx_volume *vol);
 void odx_io_postsuspend(struct odx_volume *vol);

@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 19
+ktap_set_plan 20
 
 V=${ODX_TEST_PREFIX}-ns
 DEV=/dev/mapper/$V
@@ -111,7 +111,8 @@ ns_wait_mode() {
 	sleep "${1:-1}"
 }
 # dmsetup suspend --noflush, given 30 s; its time in $susp_s, "hung" if
-# it did not return (then slabs are freed, which lets it finish)
+# it did not return (then it is killed, which interrupts a wait for I/O,
+# and slabs are freed, which ends a wait for control requests)
 ns_suspend() {
 	local spid t0=$SECONDS
 	dmsetup suspend --noflush $V &
@@ -120,13 +121,17 @@ ns_suspend() {
 	susp_s=$((SECONDS - t0))
 	if [ -d /proc/$spid ]; then
 		susp_s=hung
+		kill -KILL $spid
 		blkdiscard -o $((50 * 65536)) -l $((3 * 65536)) $DEV
 		blockdev --flushbufs $DEV
 	fi
 	wait $spid
 }
-# grow the data device to 8 MiB and reload the volume over it
+# grow the data device to 8 MiB and reload the volume over it (suspended
+# again first if the suspend was interrupted)
 ns_grow() {
+	[ "$(dmsetup info -c --noheadings -o suspended $V)" = Suspended ] ||
+		dmsetup suspend --noflush $V
 	echo "0 16384 linear $DATA 0" | dmsetup reload $V-data
 	dmsetup resume $V-data
 	dmsetup reload $V --table "0 131072 odx $META /dev/mapper/$V-data 128"
@@ -170,21 +175,67 @@ odx_result "after growing and reloading, the waiting write completes and reads b
 	"$(odx_readsum $DEV 64k 100 1)" = "$(md5sum < $R/data | cut -d' ' -f1)"
 odx_rmvol $V
 
-# the same with no_space_timeout 3 s and 5 s suspended: the write was
+# A write still deferred when the noflush suspend begins is handed back
+# too when it finds no space later: the metadata device (a dm-linear
+# slice, so it can be suspended) holds the worker in a commit that the
+# write's failed allocation asked for, while presuspend runs; then it is
+# resumed. (Before the fix, the write then waited and so did the suspend;
+# a kill interrupts it.)
+dd if=/dev/zero of="$META" bs=1M count=1 oflag=direct status=none
+echo "0 $(blockdev --getsz $META) linear $META 0" | dmsetup create $V-meta
+echo "0 8192 linear $DATA 0" | dmsetup create $V-data
+echo "0 131072 odx /dev/mapper/$V-meta /dev/mapper/$V-data 128" |
+	dmsetup create $V || ktap_exit_fail_msg "cannot create the volume"
+dd if=/dev/urandom of=$DEV bs=64k count=63 oflag=direct status=none
+dmsetup suspend $V-meta
+# the last slab: its mapping is not committed
+dd if=/dev/urandom of=$DEV bs=64k seek=63 count=1 oflag=direct status=none
+( dd if=$R/data of=$DEV bs=64k seek=100 count=1 oflag=direct status=none
+  echo "rc $?" ) > $R/write 2>&1 &
+w=$!
+sleep 1
+dmsetup suspend --noflush $V &
+spid=$!
+sleep 1
+dmsetup resume $V-meta
+t0=$SECONDS
+for _ in $(seq 300); do [ -d /proc/$spid ] || break; sleep 0.1; done
+susp_s=$((SECONDS - t0))
+if [ -d /proc/$spid ]; then
+	susp_s=hung
+	kill -KILL $spid
+fi
+wait $spid
+state=$(dmsetup info -c --noheadings -o suspended $V)
+ns_grow
+wait $w
+odx_diag "write: $(tr '\n' ' ' < $R/write)"
+odx_result "a write deferred when a noflush suspend begins goes back too: the suspend completes ($susp_s s), the write after the reload (rc 0, reads back)" \
+	test "$susp_s" != hung -a "$state" = Suspended -a \
+	"$(cat $R/write)" = "rc 0" -a \
+	"$(odx_readsum $DEV 64k 100 1)" = "$(md5sum < $R/data | cut -d' ' -f1)"
+dmsetup remove --retry $V
+dmsetup remove --retry $V-meta
+dmsetup remove --retry $V-data
+odx_check_meta "$META"
+
+# the same with no_space_timeout 6 s and 8 s suspended: the write was
 # handed back to device-mapper, so its timeout does not run meanwhile
-echo 3 > $NST
+# (the suspend begins as soon as the write is seen waiting: starting a
+# process can take seconds on the test kernel)
+echo 6 > $NST
 odx_mkvol $V 64 4 128 || ktap_exit_fail_msg "cannot create the volume"
 dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
 ( dd if=$R/data of=$DEV bs=64k seek=100 count=1 oflag=direct status=none
   echo "rc $?" ) > $R/write 2>&1 &
 w=$!
-ns_wait_mode 1
+ns_wait_mode 0
 ns_suspend
-sleep 5
+sleep 8
 ns_grow
 wait $w
 odx_diag "suspend: $susp_s s; write: $(tr '\n' ' ' < $R/write)"
-odx_result "no_space_timeout 3 s, 5 s suspended: the write is not failed, it completes after the reload and reads back" \
+odx_result "no_space_timeout 6 s, 8 s suspended: the write is not failed, it completes after the reload and reads back" \
 	test "$susp_s" != hung -a "$(cat $R/write)" = "rc 0" -a \
 	"$(odx_readsum $DEV 64k 100 1)" = "$(md5sum < $R/data | cut -d' ' -f1)"
 echo "$ns_old" > $NST
