@@ -111,8 +111,8 @@ ns_wait_mode() {
 	sleep "${1:-1}"
 }
 # dmsetup suspend --noflush, given 30 s; its time in $susp_s, "hung" if
-# it did not return (then it is killed, which interrupts a wait for I/O,
-# and slabs are freed, which ends a wait for control requests)
+# it did not return (then slabs are freed, which ends a presuspend that
+# waits for control requests waiting for space: the defect this guards)
 ns_suspend() {
 	local spid t0=$SECONDS
 	dmsetup suspend --noflush $V &
@@ -121,7 +121,6 @@ ns_suspend() {
 	susp_s=$((SECONDS - t0))
 	if [ -d /proc/$spid ]; then
 		susp_s=hung
-		kill -KILL $spid
 		blkdiscard -o $((50 * 65536)) -l $((3 * 65536)) $DEV
 		blockdev --flushbufs $DEV
 	fi
