@@ -666,6 +666,7 @@ static int odx_ctl_trim(struct odx_volume *vol, struct file *file,
 	u32 lbs = odx_ctl_lbs(file);
 	u64 size = odx_ctl_size(vol);
 	const struct odx_range *rg;
+	struct odx_ctl_io cio;
 	int r = 0, f;
 	u32 i;
 
@@ -684,14 +685,23 @@ static int odx_ctl_trim(struct odx_volume *vol, struct file *file,
 			break;
 		if (!rg->length)
 			continue;
+		/*
+		 * A noflush suspend fails the discard (and the writeback of
+		 * a page the range starts or ends in) if it waits for space,
+		 * instead of holding the suspend: -EBUSY.
+		 */
+		odx_io_ctl_begin(vol, &cio, rg->offset, rg->length);
 		r = odx_ctl_cache_begin(file, rg->offset,
 					rg->offset + rg->length);
-		if (r)
-			break;
-		r = blkdev_issue_discard(bdev, rg->offset >> SECTOR_SHIFT,
-					 rg->length >> SECTOR_SHIFT,
-					 GFP_KERNEL);
-		odx_ctl_cache_end(file, rg->offset, rg->offset + rg->length);
+		if (!r) {
+			r = blkdev_issue_discard(bdev,
+						 rg->offset >> SECTOR_SHIFT,
+						 rg->length >> SECTOR_SHIFT,
+						 GFP_KERNEL);
+			odx_ctl_cache_end(file, rg->offset,
+					  rg->offset + rg->length);
+		}
+		r = odx_io_ctl_end(vol, &cio) ?: r;
 		if (r)
 			break;
 	}

@@ -293,10 +293,11 @@ static int odx_copy_data(struct odx_xfer *x, u64 t, u64 dst, u64 len)
 	u64 slab = odx_copy_slab_bytes(x->svol), pos, n, off;
 	struct odx_pinset *ps = x->data->pin_ctx, *cv = NULL;
 	struct dm_io_region from, to;
+	struct odx_ctl_io cio;
 	struct odx_batch b;
 	struct odx_src src;
 	u32 p, base = 0;
-	int r;
+	int r, cut;
 
 	r = odx_copy_locate(x, t, &src);
 	if (r)
@@ -312,6 +313,8 @@ static int odx_copy_data(struct odx_xfer *x, u64 t, u64 dst, u64 len)
 	atomic_set(&b.pending, 1);
 	init_completion(&b.done);
 	b.error = 0;
+	/* a noflush suspend fails the writes if they wait for space: -EBUSY */
+	odx_io_ctl_begin(x->dvol, &cio, dst, len);
 	for (pos = 0; pos < len; pos += n) {
 		r = odx_copy_locate(x, t + pos, &src);
 		if (r)
@@ -335,10 +338,11 @@ static int odx_copy_data(struct odx_xfer *x, u64 t, u64 dst, u64 len)
 	}
 	odx_batch_put(&b);
 	wait_for_completion(&b.done);
+	cut = odx_io_ctl_end(x->dvol, &cio);
 	if (cv)
 		odx_pins_release(NULL, cv);
 	if (!r)
-		r = b.error;
+		r = cut ?: b.error;
 	if (!r)
 		r = odx_copy_token_live(x);
 	return r;
@@ -493,6 +497,7 @@ static int odx_copy_piece(struct odx_xfer *x, u64 *written)
 {
 	u64 dst = x->offset + x->done, t = x->transfer_offset + x->done;
 	u64 left = x->length - x->done, slab, n;
+	struct odx_ctl_io cio;
 	struct odx_src src;
 	u32 nr, done;
 	int r;
@@ -500,8 +505,10 @@ static int odx_copy_piece(struct odx_xfer *x, u64 *written)
 	*written = 0;
 	if (!x->data) {
 		n = min(left, ODX_COPY_CHUNK);
+		odx_io_ctl_begin(x->dvol, &cio, dst, n);
 		r = blkdev_issue_zeroout(x->dbdev, dst >> SECTOR_SHIFT,
 					 n >> SECTOR_SHIFT, GFP_KERNEL, 0);
+		r = odx_io_ctl_end(x->dvol, &cio) ?: r;
 		if (!r)
 			*written = n;
 		return r;

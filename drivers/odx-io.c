@@ -376,14 +376,49 @@ static void odx_bio_fail(struct bio *bio, blk_status_t status)
 static int odx_commit(struct odx_volume *vol);
 
 /*
+ * What a bio that would wait for space gets while a noflush suspend is
+ * under way: if a control request waits for it, it fails (BLK_STS_NOSPC,
+ * and the request -EBUSY: odx_io_ctl_end()); in ODX_REQUEUE_ALL any other
+ * goes back to device-mapper (BLK_STS_DM_REQUEUE), which holds it and
+ * sends it again to the table resumed next; else (BLK_STS_OK) it waits.
+ * Under vol->lock.
+ */
+static blk_status_t odx_requeue_status(struct odx_volume *vol,
+				       struct bio *bio)
+{
+	u64 start = (u64)odx_vsector(vol, bio) << SECTOR_SHIFT;
+	u64 end = start + bio->bi_iter.bi_size;
+	struct odx_ctl_io *cio;
+
+	/*
+	 * The device-mapper flag too: an interrupted suspend clears it
+	 * before presuspend_undo clears ours, and a bio requeued in between
+	 * would fail with EIO.
+	 */
+	if (vol->requeue == ODX_REQUEUE_OFF ||
+	    !dm_noflush_suspending(vol->ti))
+		return BLK_STS_OK;
+	list_for_each_entry(cio, &vol->ctl_ios, list) {
+		if (start < cio->end && cio->start < end) {
+			cio->cut = true;
+			return BLK_STS_NOSPC;
+		}
+	}
+	return vol->requeue == ODX_REQUEUE_ALL ? BLK_STS_DM_REQUEUE :
+						 BLK_STS_OK;
+}
+
+/*
  * @bio waits for space: from its first wait on, not from its latest
  * (a commit that frees slabs retries every waiting bio, and most come
- * back). vol->nospace_since is the oldest waiting bio's.
+ * back). vol->nospace_since is the oldest waiting bio's. During a
+ * noflush suspend, odx_requeue_status() may say otherwise.
  */
 static void odx_no_space(struct odx_volume *vol, struct bio *bio)
 {
 	struct odx_bio *ob = odx_bio_data(bio);
 	unsigned long flags;
+	blk_status_t status;
 
 	if (odx_feature(&vol->features, ODX_FEAT_ERROR_IF_NO_SPACE)) {
 		odx_bio_fail(bio, BLK_STS_NOSPC);
@@ -394,6 +429,12 @@ static void odx_no_space(struct odx_volume *vol, struct bio *bio)
 		ob->nospace_since = jiffies;
 	}
 	spin_lock_irqsave(&vol->lock, flags);
+	status = odx_requeue_status(vol, bio);
+	if (status) {
+		spin_unlock_irqrestore(&vol->lock, flags);
+		odx_bio_fail(bio, status);
+		return;
+	}
 	if (bio_list_empty(&vol->nospace) ||
 	    time_before(ob->nospace_since, vol->nospace_since))
 		vol->nospace_since = ob->nospace_since;
@@ -962,6 +1003,7 @@ int odx_io_init(struct odx_volume *vol)
 	vol->allocs = RB_ROOT;
 	INIT_LIST_HEAD(&vol->allocs_done);
 	INIT_LIST_HEAD(&vol->wops);
+	INIT_LIST_HEAD(&vol->ctl_ios);
 	INIT_WORK(&vol->worker, odx_worker);
 	INIT_DELAYED_WORK(&vol->periodic, odx_periodic);
 	vol->lwm_armed = true;
@@ -997,22 +1039,89 @@ void odx_io_exit(struct odx_volume *vol)
 	cleanup_srcu_struct(&vol->io_srcu);
 }
 
-/* Writes waiting for space go back to device-mapper, to come again after resume. */
-static void odx_requeue_nospace(struct odx_volume *vol)
+/* Enter @mode; the waiting bios it does not let wait go. */
+static void odx_requeue_set(struct odx_volume *vol, enum odx_requeue mode)
 {
-	struct bio_list bios;
+	struct bio_list keep, requeue, cut;
+	blk_status_t status;
+	struct bio *bio;
 
-	bio_list_init(&bios);
+	bio_list_init(&keep);
+	bio_list_init(&requeue);
+	bio_list_init(&cut);
 	spin_lock_irq(&vol->lock);
-	bio_list_merge_init(&bios, &vol->nospace);
+	vol->requeue = mode;
+	while ((bio = bio_list_pop(&vol->nospace))) {
+		status = odx_requeue_status(vol, bio);
+		bio_list_add(status == BLK_STS_DM_REQUEUE ? &requeue :
+			     status ? &cut : &keep, bio);
+	}
+	/* vol->nospace_since may now be older than the oldest: harmless */
+	bio_list_merge(&vol->nospace, &keep);
 	spin_unlock_irq(&vol->lock);
-	odx_fail_list(&bios, BLK_STS_DM_REQUEUE);
+	odx_fail_list(&requeue, BLK_STS_DM_REQUEUE);
+	odx_fail_list(&cut, BLK_STS_NOSPC);
 }
 
+/*
+ * A noflush suspend, before presuspend waits for control requests: the
+ * I/O of a control request stops waiting for space (the request then
+ * ends with -EBUSY), now and until resume or presuspend_undo, so that
+ * the wait does not depend on space coming.
+ */
+void odx_io_presuspend_ctl(struct odx_volume *vol)
+{
+	if (dm_noflush_suspending(vol->ti))
+		odx_requeue_set(vol, ODX_REQUEUE_CTL);
+}
+
+/*
+ * A noflush suspend, at the end of presuspend: every bio waiting for
+ * space, and every one that would start waiting until resume or
+ * presuspend_undo (still queued for the worker, or arriving before
+ * device-mapper blocks I/O), goes back to device-mapper, which holds it
+ * for the next table (a reload with a larger data device: the documented
+ * recovery), as dm-thin's requeue mode does; without this the suspend
+ * would wait for them (with no_space_timeout 0, for ever). Last, because
+ * until device-mapper blocks I/O it sends a requeued bio straight back.
+ * A requeued bio comes back as a new one: its no_space_timeout counts
+ * again from then. Without noflush the suspend waits for them, as for
+ * any bio in flight.
+ */
 void odx_io_presuspend(struct odx_volume *vol)
 {
 	if (dm_noflush_suspending(vol->ti))
-		odx_requeue_nospace(vol);
+		odx_requeue_set(vol, ODX_REQUEUE_ALL);
+}
+
+/* The suspend was interrupted: bios wait for space again. */
+void odx_io_presuspend_undo(struct odx_volume *vol)
+{
+	spin_lock_irq(&vol->lock);
+	vol->requeue = ODX_REQUEUE_OFF;
+	spin_unlock_irq(&vol->lock);
+}
+
+void odx_io_ctl_begin(struct odx_volume *vol, struct odx_ctl_io *cio,
+		      u64 offset, u64 len)
+{
+	cio->start = offset;
+	cio->end = offset + len;
+	cio->cut = false;
+	spin_lock_irq(&vol->lock);
+	list_add_tail(&cio->list, &vol->ctl_ios);
+	spin_unlock_irq(&vol->lock);
+}
+
+int odx_io_ctl_end(struct odx_volume *vol, struct odx_ctl_io *cio)
+{
+	bool cut;
+
+	spin_lock_irq(&vol->lock);
+	list_del(&cio->list);
+	cut = cio->cut;
+	spin_unlock_irq(&vol->lock);
+	return cut ? -EBUSY : 0;
 }
 
 /* All I/O has drained: stop the timer and commit what is left. */
@@ -1030,6 +1139,7 @@ void odx_io_resume(struct odx_volume *vol)
 
 	bio_list_init(&bios);
 	spin_lock_irq(&vol->lock);
+	vol->requeue = ODX_REQUEUE_OFF;
 	if (vol->mode == ODX_MODE_OUT_OF_DATA_SPACE)
 		vol->mode = ODX_MODE_RW;
 	bio_list_merge_init(&bios, &vol->nospace);

@@ -256,8 +256,14 @@ static int odx_message(struct dm_target *ti, unsigned int argc, char **argv,
 	return -EINVAL;
 }
 
+/*
+ * With noflush: first no control request's I/O waits for space, so that
+ * odx_ctl_suspend() does not wait for space to come; then no bio waits
+ * for space (odx-io.c).
+ */
 static void odx_presuspend(struct dm_target *ti)
 {
+	odx_io_presuspend_ctl(ti->private);
 	odx_ctl_suspend(ti->private);
 	odx_io_presuspend(ti->private);
 }
@@ -269,6 +275,7 @@ static void odx_presuspend(struct dm_target *ti)
  */
 static void odx_presuspend_undo(struct dm_target *ti)
 {
+	odx_io_presuspend_undo(ti->private);
 	odx_ctl_suspend_undo(ti->private);
 }
 

@@ -39,6 +39,13 @@ enum odx_mode {
 	ODX_MODE_FAIL,			/* metadata failed: needs a check */
 };
 
+/* What a bio that would wait for space does during a noflush suspend. */
+enum odx_requeue {
+	ODX_REQUEUE_OFF,		/* it waits */
+	ODX_REQUEUE_CTL,		/* it fails if a control request waits for it */
+	ODX_REQUEUE_ALL,		/* that, or it goes back to device-mapper */
+};
+
 /*
  * A slab being allocated for a virtual slab: the slab is reserved and
  * zeroed (or, with skip_zeroing, written whole by the write that asked
@@ -97,6 +104,12 @@ struct odx_volume {
 	struct bio_list flushes;	/* need a commit before they go on */
 	struct bio_list nospace;	/* wait for the data device to grow */
 	unsigned long nospace_since;	/* jiffies of the oldest */
+	/*
+	 * A noflush suspend is under way (presuspend to resume, or to
+	 * presuspend_undo): bios do not wait for space (odx-io.c).
+	 */
+	enum odx_requeue requeue;
+	struct list_head ctl_ios;	/* struct odx_ctl_io in flight */
 	struct rb_root allocs;		/* struct odx_alloc by vslab */
 	struct list_head allocs_done;	/* zeroing finished */
 	bool uncommitted;		/* a change not committed yet */
@@ -116,6 +129,20 @@ struct odx_volume {
 	dev_t ctl_devt;			/* of the mapped device */
 	bool ctl_registered;		/* entered in its table */
 	bool ctl_live;			/* resumed: requests may use it */
+};
+
+/*
+ * I/O a control request (trim, offload write) sends to its volume's mapped
+ * device and waits for, from odx_io_ctl_begin() to odx_io_ctl_end(): a
+ * bio of that range that would wait for space while the volume is being
+ * suspended with noflush fails (and the request with -EBUSY) rather than
+ * being held by device-mapper, which would hold the request and with it
+ * the suspend that waits for it. Byte offsets into the volume.
+ */
+struct odx_ctl_io {
+	struct list_head list;		/* on vol->ctl_ios, under vol->lock */
+	u64 start, end;
+	bool cut;			/* a bio of it was failed so */
 };
 
 /*
@@ -149,7 +176,9 @@ int odx_io_init(struct odx_volume *vol);
 void odx_io_exit(struct odx_volume *vol);
 int odx_map(struct dm_target *ti, struct bio *bio);
 int odx_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *error);
+void odx_io_presuspend_ctl(struct odx_volume *vol);
 void odx_io_presuspend(struct odx_volume *vol);
+void odx_io_presuspend_undo(struct odx_volume *vol);
 void odx_io_postsuspend(struct odx_volume *vol);
 void odx_io_resume(struct odx_volume *vol);
 void odx_io_set_failed(struct odx_volume *vol, const char *why);
@@ -163,6 +192,10 @@ void odx_io_unpin(struct odx_volume *vol, u32 pslab);
 /* Process context: commit the metadata (as a flush does), in the worker. */
 int odx_io_commit(struct odx_volume *vol);
 bool odx_io_writes_refused(struct odx_volume *vol);
+void odx_io_ctl_begin(struct odx_volume *vol, struct odx_ctl_io *cio,
+		      u64 offset, u64 len);
+/* Returns -EBUSY if the I/O was cut short by a suspend, else 0. */
+int odx_io_ctl_end(struct odx_volume *vol, struct odx_ctl_io *cio);
 int odx_io_module_init(void);
 void odx_io_module_exit(void);
 

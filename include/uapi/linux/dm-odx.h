@@ -87,8 +87,10 @@
  *   EAGAIN      offload write with ODX_WRITE_IMMEDIATE: too many
  *               operations running
  *   ECANCELED   (operation status error) the operation was aborted
- *   EBUSY       (offload write) a volume of the copy began to suspend
- *               meanwhile; what was written before stays written
+ *   EBUSY       (trim, offload write) a volume of the request began to
+ *               suspend meanwhile, or the request's I/O was waiting for
+ *               space when a noflush suspend began; what was done before
+ *               stays done
  */
 #ifndef _UAPI_LINUX_DM_ODX_H
 #define _UAPI_LINUX_DM_ODX_H

@@ -9,7 +9,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 14
+ktap_set_plan 20
 
 V=${ODX_TEST_PREFIX}-ns
 DEV=/dev/mapper/$V
@@ -90,6 +90,155 @@ msg_refused() {
 	test "$(dmsetup table $V | awk '{print $9}')" = 100
 }
 odx_result "bad messages are refused and change nothing" msg_refused
+odx_rmvol $V
+
+# A noflush suspend of a full volume in queue mode, with no_space_timeout 0
+# (wait for ever): the documented recovery (suspend --noflush, grow the
+# data device, reload, resume) must not wait for the writes waiting for
+# space (device-mapper holds them for the reloaded table), nor for a trim
+# or an offload write whose I/O waits for space (they stop with EBUSY).
+NST=/sys/module/dm_odx/parameters/no_space_timeout
+ns_old=$(cat $NST)
+R=/tmp/odx-ns-requeue
+rm -rf $R; mkdir -p $R
+head -c 65536 /dev/urandom > $R/data
+# wait until a write waits for space (mode out_of_data_space), then a bit
+ns_wait_mode() {
+	for _ in $(seq 100); do
+		[ "$(odx_field $V 5)" = out_of_data_space ] && break
+		sleep 0.1
+	done
+	sleep "${1:-1}"
+}
+# dmsetup suspend --noflush, given 30 s; its time in $susp_s, "hung" if
+# it did not return (then slabs are freed, which ends a presuspend that
+# waits for control requests waiting for space: the defect this guards)
+ns_suspend() {
+	local spid t0=$SECONDS
+	dmsetup suspend --noflush $V &
+	spid=$!
+	for _ in $(seq 300); do [ -d /proc/$spid ] || break; sleep 0.1; done
+	susp_s=$((SECONDS - t0))
+	if [ -d /proc/$spid ]; then
+		susp_s=hung
+		blkdiscard -o $((50 * 65536)) -l $((3 * 65536)) $DEV
+		blockdev --flushbufs $DEV
+	fi
+	wait $spid
+}
+# grow the data device to 8 MiB and reload the volume over it (suspended
+# again first if the suspend was interrupted)
+ns_grow() {
+	[ "$(dmsetup info -c --noheadings -o suspended $V)" = Suspended ] ||
+		dmsetup suspend --noflush $V
+	echo "0 16384 linear $DATA 0" | dmsetup reload $V-data
+	dmsetup resume $V-data
+	dmsetup reload $V --table "0 131072 odx $META /dev/mapper/$V-data 128"
+	dmsetup resume $V
+}
+echo 0 > $NST
+odx_mkvol $V 64 4 128 || ktap_exit_fail_msg "cannot create the volume"
+dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
+# slab 0 shared with virtual slab 120 (a remap takes no space): trimming
+# part of it needs a slab of its own; a token of 4 KiB in slab 1 written
+# into unmapped slab 110 is a data copy, which needs a slab
+"$ODXCTL" copy --quiet $DEV 0 $((120 * 65536)) 65536
+"$ODXCTL" offload-read --token $R/tok $DEV 65536:4096 >/dev/null
+( dd if=$R/data of=$DEV bs=64k seek=100 count=1 oflag=direct status=none
+  echo "rc $?" ) > $R/write 2>&1 &
+w=$!
+( "$ODXCTL" trim $DEV 4096:4096; echo "rc $?" ) > $R/trim 2>&1 &
+t=$!
+( "$ODXCTL" offload-write --token $R/tok $DEV $((110 * 65536 + 4096)) 4096
+  echo "rc $?" ) > $R/owrite 2>&1 &
+o=$!
+ns_wait_mode 2
+odx_result "no_space_timeout 0: a write, a trim and an offload write wait for space ($(odx_field $V 5), shared $(odx_field $V 4))" \
+	test -d /proc/$w -a -d /proc/$t -a -d /proc/$o -a "$(odx_field $V 4)" = 1
+ns_suspend
+state=$(dmsetup info -c --noheadings -o suspended $V)
+odx_result "noflush suspend with them waiting completes at once ($susp_s s, $state)" \
+	test "$susp_s" != hung -a "$state" = Suspended
+wait $t $o
+odx_diag "trim: $(tr '\n' ' ' < $R/trim); offload write: $(tr '\n' ' ' < $R/owrite)"
+ns_busy() {
+	grep -q "Device or resource busy" $R/trim && grep -q "^rc 1" $R/trim &&
+	grep -q "Device or resource busy" $R/owrite && grep -q "^rc 1" $R/owrite
+}
+odx_result "the trim and the offload write under the suspend fail with EBUSY" ns_busy
+ns_grow
+wait $w
+odx_diag "write: $(tr '\n' ' ' < $R/write)"
+odx_result "after growing and reloading, the waiting write completes and reads back" \
+	test "$(cat $R/write)" = "rc 0" -a \
+	"$(odx_readsum $DEV 64k 100 1)" = "$(md5sum < $R/data | cut -d' ' -f1)"
+odx_rmvol $V
+
+# A write still deferred when the noflush suspend begins is handed back
+# too when it finds no space later: the metadata device (a dm-linear
+# slice, so it can be suspended) holds the worker in a commit that the
+# write's failed allocation asked for, while presuspend runs; then it is
+# resumed. (Before the fix, the write then waited and so did the suspend;
+# a kill interrupts it.)
+dd if=/dev/zero of="$META" bs=1M count=1 oflag=direct status=none
+echo "0 $(blockdev --getsz $META) linear $META 0" | dmsetup create $V-meta
+echo "0 8192 linear $DATA 0" | dmsetup create $V-data
+echo "0 131072 odx /dev/mapper/$V-meta /dev/mapper/$V-data 128" |
+	dmsetup create $V || ktap_exit_fail_msg "cannot create the volume"
+dd if=/dev/urandom of=$DEV bs=64k count=63 oflag=direct status=none
+dmsetup suspend $V-meta
+# the last slab: its mapping is not committed
+dd if=/dev/urandom of=$DEV bs=64k seek=63 count=1 oflag=direct status=none
+( dd if=$R/data of=$DEV bs=64k seek=100 count=1 oflag=direct status=none
+  echo "rc $?" ) > $R/write 2>&1 &
+w=$!
+sleep 1
+dmsetup suspend --noflush $V &
+spid=$!
+sleep 1
+dmsetup resume $V-meta
+t0=$SECONDS
+for _ in $(seq 300); do [ -d /proc/$spid ] || break; sleep 0.1; done
+susp_s=$((SECONDS - t0))
+if [ -d /proc/$spid ]; then
+	susp_s=hung
+	kill -KILL $spid
+fi
+wait $spid
+state=$(dmsetup info -c --noheadings -o suspended $V)
+ns_grow
+wait $w
+odx_diag "write: $(tr '\n' ' ' < $R/write)"
+odx_result "a write deferred when a noflush suspend begins goes back too: the suspend completes ($susp_s s), the write after the reload (rc 0, reads back)" \
+	test "$susp_s" != hung -a "$state" = Suspended -a \
+	"$(cat $R/write)" = "rc 0" -a \
+	"$(odx_readsum $DEV 64k 100 1)" = "$(md5sum < $R/data | cut -d' ' -f1)"
+dmsetup remove --retry $V
+dmsetup remove --retry $V-meta
+dmsetup remove --retry $V-data
+odx_check_meta "$META"
+
+# the same with no_space_timeout 6 s and 8 s suspended: the write was
+# handed back to device-mapper, so its timeout does not run meanwhile
+# (the suspend begins as soon as the write is seen waiting: starting a
+# process can take seconds on the test kernel)
+echo 6 > $NST
+odx_mkvol $V 64 4 128 || ktap_exit_fail_msg "cannot create the volume"
+dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
+( dd if=$R/data of=$DEV bs=64k seek=100 count=1 oflag=direct status=none
+  echo "rc $?" ) > $R/write 2>&1 &
+w=$!
+ns_wait_mode 0
+ns_suspend
+sleep 8
+ns_grow
+wait $w
+odx_diag "suspend: $susp_s s; write: $(tr '\n' ' ' < $R/write)"
+odx_result "no_space_timeout 6 s, 8 s suspended: the write is not failed, it completes after the reload and reads back" \
+	test "$susp_s" != hung -a "$(cat $R/write)" = "rc 0" -a \
+	"$(odx_readsum $DEV 64k 100 1)" = "$(md5sum < $R/data | cut -d' ' -f1)"
+echo "$ns_old" > $NST
+rm -rf $R
 odx_rmvol $V
 
 # no_space_timeout counts from a write's first wait: a commit that frees
