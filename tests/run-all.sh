@@ -5,11 +5,12 @@
 #
 # Environment:
 #   ODX_KERNELS   which kernels run the kselftests (default "debug stock")
-#   ODX_TIMEOUT   per-VM timeout in seconds (default 4200: the debug
-#                 kernel's first VM took 40-50 min next to the stock
+#   ODX_TIMEOUT   per-VM timeout in seconds (default 4500: the debug
+#                 kernel's first VM took 50-60 min next to the stock
 #                 ones on two cores, more on a busy machine)
 #   ODX_LATE      the kselftests the debug kernel runs in a second VM
-#                 after the stock VM (default "copy.sh crash.sh"; ""
+#                 after the stock VM (default "tokens.sh copy.sh
+#                 crash.sh"; ""
 #                 for none)
 #   ODX_KSRC      use this built test kernel tree instead of building or
 #                 finding the one tests/kernel/build.sh describes
@@ -18,7 +19,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 kernels=${ODX_KERNELS:-debug stock}
-tmo=${ODX_TIMEOUT:-4200}
+tmo=${ODX_TIMEOUT:-4500}
 res=$top/build/results
 start=$SECONDS
 
@@ -108,12 +109,13 @@ summary+=(--tap "DKMS test=$res/dkms.tap"
 # The kernels' kselftests run at the same time, each in its own VM: a
 # TCG guest with one vCPU keeps one host core busy, and there are two.
 # The debug kernel's scripts take longer than the stock kernel's, so when
-# both run, the scripts in ODX_LATE (default: copy.sh, which only the test
-# kernel can run, and crash.sh, the longest: about 7 and 15 min there) go
-# to a second debug VM that starts when the stock VM (about 23 min) is
-# done: both cores stay busy to the end, and each chain takes about as
-# long as the other.
-late=${ODX_LATE-copy.sh crash.sh}
+# both run, the scripts in ODX_LATE (default: tokens.sh; copy.sh, which
+# only the test kernel can run; and crash.sh, the longest: about 5, 14 and
+# 11 min there) go to a second debug VM that starts when the stock VM
+# (about 25 min) is done: both cores stay busy to the end, and each chain
+# takes about as long as the other (about 55 min each on a loaded
+# machine, 2026-12-02).
+late=${ODX_LATE-tokens.sh copy.sh crash.sh}
 list=$(cat build/kselftest/kselftest-list.txt)
 early_args=()
 late_args=()
