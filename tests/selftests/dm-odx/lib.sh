@@ -282,6 +282,17 @@ odx_linear() {
 	echo "0 $(($4 * 2048)) linear $2 $(($3 * 2048))" | dmsetup create "$1"
 }
 
+# odx_ioctl_tool DIR: $ODX_IOCTL, the odx_ioctl helper (requests to the
+# control device): installed next to the scripts by the kselftest
+# Makefile; in the repository, built in DIR
+odx_ioctl_tool() {
+	ODX_IOCTL=${ODX_IOCTL:-$ksft_dir/odx_ioctl}
+	[ -x "$ODX_IOCTL" ] && return 0
+	ODX_IOCTL=$1/odx_ioctl
+	cc -O2 -Wall -D_GNU_SOURCE -I"$ksft_dir/../../../include/uapi" \
+		-o "$ODX_IOCTL" "$ksft_dir/odx_ioctl.c"
+}
+
 # --- offload tokens -------------------------------------------------------------
 
 # odx_token_tool DIR: $ODX_TOKEN, the odx_token helper: installed next to
