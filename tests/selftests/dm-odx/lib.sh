@@ -27,6 +27,19 @@ type ktap_print_header >/dev/null 2>&1 || {
 # how long each script took, as a diagnostic line at its end
 trap 'echo "# $(basename "$0") took ${SECONDS}s"' EXIT
 
+# and where: a result that came 5 s or more after the one before has a
+# diagnostic line with that time before it (every result goes through
+# ktap_helpers.sh's __ktap_test)
+ODX_LAST_RESULT=$SECONDS
+eval "odx_ktap_$(declare -f __ktap_test)"
+__ktap_test() {
+	local t=$((SECONDS - ODX_LAST_RESULT))
+
+	[ $t -ge 5 ] && echo "# ${t}s since the previous result"
+	ODX_LAST_RESULT=$SECONDS
+	odx_ktap___ktap_test "$@"
+}
+
 META=${ODX_META_DEV:-/dev/vda}
 DATA=${ODX_DATA_DEV:-/dev/vdb}
 ODX_TEST_PREFIX=odxtest
