@@ -12,11 +12,16 @@
  * target of that table; it is marked not live when the table is
  * suspended (live again when the suspend is interrupted: presuspend_undo),
  * and leaves when it is destroyed (a reload enters the new table's volume
- * in place of the old one). A request looks its volume up and uses it
- * inside an odx_ctl_srcu read section; suspending and
- * destroying wait for those sections to end, so a volume never goes away
- * under a request and a request never sees a suspended volume's state
- * change under it (a grown map, a swapped table).
+ * in place of the old one). A request takes a reference on its volume
+ * (odx_ctl_get(), under the table's lock, only while it is live) and
+ * drops it when done with the volume (odx_ctl_put()). Suspending and
+ * destroying wait for that volume's references only, so a volume never
+ * goes away under a request and a request never sees a suspended volume's
+ * state change under it (a grown map, a swapped table), while requests on
+ * other volumes go on. No request holds its reference while it touches
+ * user memory, which can wait without bound (userfaultfd, FUSE, a mapping
+ * of a suspended device): the queries take it for each piece of their
+ * walk and write to user memory between pieces.
  *
  * No request holds a lock for long: the queries walk the map in pieces of
  * ODX_CTL_CHUNK slabs, taking the metadata lock for one piece at a time,
@@ -35,7 +40,6 @@
 #include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/srcu.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
@@ -72,13 +76,72 @@ static_assert(offsetof(struct odx_offload_write, token) % 8 == 0);
 
 static DEFINE_XARRAY(odx_ctl_volumes);
 static DEFINE_MUTEX(odx_ctl_lock);	/* serialises changes of the table */
-DEFINE_STATIC_SRCU(odx_ctl_srcu);
 /* volumes that went away: their tokens are revoked, not foreign */
 static struct odx_token_graveyard odx_ctl_graveyard;
+static atomic64_t odx_ctl_instances = ATOMIC64_INIT(0);
 
 static dev_t odx_ctl_devt(struct odx_volume *vol)
 {
 	return disk_devt(dm_disk(dm_table_get_md(vol->ti->table)));
+}
+
+void odx_ctl_volume_init(struct odx_volume *vol)
+{
+	init_completion(&vol->ctl_unused);
+	atomic_set(&vol->ctl_users, 0);
+	vol->ctl_instance = atomic64_inc_return(&odx_ctl_instances);
+}
+
+/*
+ * A volume's references (struct odx_volume, ctl_users): one per request
+ * using it, plus one that the volume holds itself while it is live.
+ * ctl_live changes under the table's xa_lock, where odx_ctl_get() tests
+ * it: once odx_ctl_close() has cleared it, no request takes a new
+ * reference, and the last one dropped completes ctl_unused.
+ *
+ * Suspend, resume, presuspend_undo and destruction of one mapped device
+ * never run at once (device-mapper serialises them), so opening and
+ * closing need no lock of their own; and they take no lock that another
+ * volume's requests or suspends wait for while they wait.
+ */
+static void odx_ctl_open(struct odx_volume *vol)
+{
+	if (vol->ctl_live)
+		return;
+	reinit_completion(&vol->ctl_unused);
+	atomic_set(&vol->ctl_users, 1);
+	xa_lock(&odx_ctl_volumes);
+	WRITE_ONCE(vol->ctl_live, true);
+	xa_unlock(&odx_ctl_volumes);
+}
+
+static void odx_ctl_put(struct odx_volume *vol)
+{
+	if (atomic_dec_and_test(&vol->ctl_users))
+		complete(&vol->ctl_unused);
+}
+
+static void odx_ctl_close(struct odx_volume *vol)
+{
+	if (!vol->ctl_live)
+		return;
+	xa_lock(&odx_ctl_volumes);
+	WRITE_ONCE(vol->ctl_live, false);
+	xa_unlock(&odx_ctl_volumes);
+	odx_ctl_put(vol);
+	wait_for_completion(&vol->ctl_unused);
+}
+
+/* A reference on @vol, found under the table's xa_lock; or an error. */
+static int odx_ctl_get_locked(struct odx_volume *vol)
+{
+	lockdep_assert_held(&odx_ctl_volumes.xa_lock);
+	if (!vol)
+		return -ENODEV;
+	if (!vol->ctl_live)
+		return -EBUSY;
+	atomic_inc(&vol->ctl_users);
+	return 0;
 }
 
 void odx_ctl_register(struct odx_volume *vol)
@@ -98,24 +161,22 @@ void odx_ctl_register(struct odx_volume *vol)
 		       dm_table_device_name(ti->table), xa_err(old));
 	} else {
 		vol->ctl_registered = true;
-		WRITE_ONCE(vol->ctl_live, true);
+		odx_ctl_open(vol);
 	}
 	mutex_unlock(&odx_ctl_lock);
 }
 
+/* Only this volume's requests are waited for. */
 void odx_ctl_suspend(struct odx_volume *vol)
 {
-	if (!vol->ctl_registered)
-		return;
-	WRITE_ONCE(vol->ctl_live, false);
-	synchronize_srcu(&odx_ctl_srcu);
+	if (vol->ctl_registered)
+		odx_ctl_close(vol);
 }
 
 void odx_ctl_suspend_undo(struct odx_volume *vol)
 {
-	if (!vol->ctl_registered)
-		return;
-	WRITE_ONCE(vol->ctl_live, true);
+	if (vol->ctl_registered)
+		odx_ctl_open(vol);
 }
 
 void odx_ctl_unregister(struct odx_volume *vol)
@@ -127,34 +188,54 @@ void odx_ctl_unregister(struct odx_volume *vol)
 	xa_cmpxchg(&odx_ctl_volumes, vol->ctl_devt, vol, NULL, GFP_KERNEL);
 	odx_token_graveyard_add(&odx_ctl_graveyard, vol->tokens.volume_id);
 	vol->ctl_registered = false;
-	WRITE_ONCE(vol->ctl_live, false);
 	mutex_unlock(&odx_ctl_lock);
-	synchronize_srcu(&odx_ctl_srcu);
+	/* out of the table: no request finds it again; wait for the rest */
+	odx_ctl_close(vol);
 }
 
 /*
- * A request names its volume by @ufd; @fmode is what the fd must be open
- * for. Called inside an odx_ctl_srcu read section; the volume stays valid
- * until it ends.
+ * A request names its volume by the mapped device @file is open on;
+ * @fmode is what @file must be open for. A reference on the volume, which
+ * stays valid until odx_ctl_put().
  */
-static int odx_ctl_file_volume(struct file *file, fmode_t fmode,
-			       struct odx_volume **volp)
+static int odx_ctl_get(struct file *file, fmode_t fmode,
+		       struct odx_volume **volp)
 {
 	struct odx_volume *vol;
+	int r;
 
 	if (!S_ISBLK(file_inode(file)->i_mode))
 		return -ENOTBLK;
 	if ((file->f_mode & fmode) != fmode)
 		return -EBADF;
+	xa_lock(&odx_ctl_volumes);
 	vol = xa_load(&odx_ctl_volumes, file_bdev(file)->bd_dev);
-	if (!vol)
-		return -ENODEV;
-	if (!READ_ONCE(vol->ctl_live))
-		return -EBUSY;
-	*volp = vol;
-	return 0;
+	r = odx_ctl_get_locked(vol);
+	xa_unlock(&odx_ctl_volumes);
+	if (!r)
+		*volp = vol;
+	return r;
 }
 
+/*
+ * A reference on the same table instance as before, for a request that
+ * dropped its reference to touch user memory: -EBUSY if the volume is
+ * suspended or its table was replaced meanwhile.
+ */
+static int odx_ctl_get_again(struct file *file, u64 instance,
+			     struct odx_volume **volp)
+{
+	int r = odx_ctl_get(file, 0, volp);
+
+	if (r == -ENODEV || (!r && (*volp)->ctl_instance != instance)) {
+		if (!r)
+			odx_ctl_put(*volp);
+		return -EBUSY;
+	}
+	return r;
+}
+
+/* The file @ufd names and a reference on its volume; see odx_ctl_get(). */
 static int odx_ctl_volume(int ufd, fmode_t fmode, struct file **filep,
 			  struct odx_volume **volp)
 {
@@ -163,13 +244,20 @@ static int odx_ctl_volume(int ufd, fmode_t fmode, struct file **filep,
 
 	if (!file)
 		return -EBADF;
-	r = odx_ctl_file_volume(file, fmode, volp);
+	r = odx_ctl_get(file, fmode, volp);
 	if (r) {
 		fput(file);
 		return r;
 	}
 	*filep = file;
 	return 0;
+}
+
+/* Done with the request's file and volume. */
+static void odx_ctl_release(struct file *file, struct odx_volume *vol)
+{
+	odx_ctl_put(vol);
+	fput(file);
 }
 
 static u64 odx_ctl_size(struct odx_volume *vol)
@@ -280,27 +368,45 @@ static int odx_ctl_ioc_describe(void __user *arg)
 	struct odx_volume *vol;
 	struct file *file;
 	u32 usize;
-	int r, idx;
+	int r;
 
 	r = odx_ctl_copy_in(&d, sizeof(d), ODX_DESCRIBE_SIZE_VER0, arg, &usize);
 	if (r)
 		return r;
-	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(d.fd, FMODE_READ, &file, &vol);
-	if (!r) {
-		d = (struct odx_describe){ .size = d.size, .fd = d.fd };
-		odx_ctl_describe(vol, file, &d);
-		fput(file);
-	}
-	srcu_read_unlock(&odx_ctl_srcu, idx);
-	return r ? r : odx_ctl_copy_out(arg, &d, sizeof(d), usize);
+	if (r)
+		return r;
+	d = (struct odx_describe){ .size = d.size, .fd = d.fd };
+	odx_ctl_describe(vol, file, &d);
+	odx_ctl_release(file, vol);
+	return odx_ctl_copy_out(arg, &d, sizeof(d), usize);
 }
 
-/* A walk of the map in pieces; -EINTR on a fatal signal. */
+/*
+ * A query's walk of the map in pieces: what it needs of its volume, read
+ * once under the request's reference, and each piece's bits, read under a
+ * reference of its own; user memory is written between pieces, with no
+ * reference held.
+ */
 struct odx_ctl_walk {
+	struct file *file;
+	u64 instance;			/* of the volume's table */
+	u64 slab_bytes;
+	u64 size;			/* of the volume, bytes */
 	unsigned long *mapped;
 	unsigned long *shared;
 };
+
+static void odx_ctl_walk_init(struct odx_ctl_walk *w, struct file *file,
+			      struct odx_volume *vol)
+{
+	w->file = file;
+	w->instance = vol->ctl_instance;
+	w->slab_bytes = odx_ctl_slab_bytes(vol);
+	w->size = odx_ctl_size(vol);
+	w->mapped = NULL;
+	w->shared = NULL;
+}
 
 static int odx_ctl_walk_alloc(struct odx_ctl_walk *w, bool shared)
 {
@@ -309,6 +415,8 @@ static int odx_ctl_walk_alloc(struct odx_ctl_walk *w, bool shared)
 	if (!w->mapped || (shared && !w->shared)) {
 		bitmap_free(w->mapped);
 		bitmap_free(w->shared);
+		w->mapped = NULL;
+		w->shared = NULL;
 		return -ENOMEM;
 	}
 	return 0;
@@ -320,13 +428,21 @@ static void odx_ctl_walk_free(struct odx_ctl_walk *w)
 	bitmap_free(w->shared);
 }
 
-static int odx_ctl_walk_piece(struct odx_volume *vol, struct odx_ctl_walk *w,
-			      u64 first, unsigned int nr)
+/* -EINTR on a fatal signal, -EBUSY if the volume was suspended. */
+static int odx_ctl_walk_piece(struct odx_ctl_walk *w, u64 first,
+			      unsigned int nr)
 {
+	struct odx_volume *vol;
+	int r;
+
 	if (fatal_signal_pending(current))
 		return -EINTR;
 	cond_resched();
+	r = odx_ctl_get_again(w->file, w->instance, &vol);
+	if (r)
+		return r;
 	odx_md_slab_bits(vol->md, first, nr, w->mapped, w->shared);
+	odx_ctl_put(vol);
 	return 0;
 }
 
@@ -349,10 +465,8 @@ static int odx_ctl_probe(u64 uaddr, size_t esize, u64 nr)
 }
 
 /* Slabs [offset, offset + length) touches. */
-static u64 odx_ctl_slabs_in(struct odx_volume *vol, u64 offset, u64 length)
+static u64 odx_ctl_slabs_in(u64 slab, u64 offset, u64 length)
 {
-	u64 slab = odx_ctl_slab_bytes(vol);
-
 	if (!length)
 		return 0;
 	return div64_u64(offset + length - 1, slab) -
@@ -396,21 +510,20 @@ static int odx_ctl_ranges_put(struct odx_ctl_ranges_out *o, u64 start,
 	return 1;
 }
 
-static int odx_ctl_allocated(struct odx_volume *vol,
+static int odx_ctl_allocated(struct odx_ctl_walk *w,
 			     struct odx_allocated_ranges *q,
 			     struct odx_ctl_ranges_out *o)
 {
-	u64 slab = odx_ctl_slab_bytes(vol);
+	u64 slab = w->slab_bytes;
 	u64 end = q->offset + q->length;
 	u64 first, last, base, s, e;
-	struct odx_ctl_walk w;
 	struct odx_q_ranges b;
 	unsigned int nr, i, j;
 	int r = 0;
 
 	if (!q->length)
 		return 0;
-	r = odx_ctl_walk_alloc(&w, false);
+	r = odx_ctl_walk_alloc(w, false);
 	if (r)
 		return r;
 	odx_q_ranges_init(&b, q->offset, end);
@@ -418,12 +531,12 @@ static int odx_ctl_allocated(struct odx_volume *vol,
 	last = div64_u64(end - 1, slab);
 	for (base = first; base <= last; base += nr) {
 		nr = min_t(u64, ODX_CTL_CHUNK, last - base + 1);
-		r = odx_ctl_walk_piece(vol, &w, base, nr);
+		r = odx_ctl_walk_piece(w, base, nr);
 		if (r)
 			goto out;
-		for (i = find_first_bit(w.mapped, nr); i < nr;
-		     i = find_next_bit(w.mapped, nr, j)) {
-			j = find_next_zero_bit(w.mapped, nr, i);
+		for (i = find_first_bit(w->mapped, nr); i < nr;
+		     i = find_next_bit(w->mapped, nr, j)) {
+			j = find_next_zero_bit(w->mapped, nr, i);
 			if (!odx_q_ranges_feed(&b, (base + i) * slab,
 					       (base + j) * slab, &s, &e))
 				continue;
@@ -443,7 +556,7 @@ full:
 	}
 	r = r < 0 ? r : 0;
 out:
-	odx_ctl_walk_free(&w);
+	odx_ctl_walk_free(w);
 	return r;
 }
 
@@ -452,9 +565,10 @@ static int odx_ctl_ioc_allocated(void __user *arg)
 	struct odx_ctl_ranges_out *o;
 	struct odx_allocated_ranges q;
 	struct odx_volume *vol;
+	struct odx_ctl_walk w;
 	struct file *file;
 	u32 usize;
-	int r, idx;
+	int r;
 
 	r = odx_ctl_copy_in(&q, sizeof(q), ODX_ALLOCATED_RANGES_SIZE_VER0, arg,
 			    &usize);
@@ -471,27 +585,27 @@ static int odx_ctl_ioc_allocated(void __user *arg)
 	o->user = u64_to_user_ptr(q.ranges);
 	o->capacity = q.capacity;
 
-	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(q.fd, FMODE_READ, &file, &vol);
 	if (r)
 		goto out;
-	r = odx_q_check_range(q.offset, q.length, odx_ctl_lbs(file),
-			      odx_ctl_size(vol));
+	odx_ctl_walk_init(&w, file, vol);
+	/* the walk's pieces take references of their own */
+	odx_ctl_put(vol);
+	r = odx_q_check_range(q.offset, q.length, odx_ctl_lbs(file), w.size);
 	if (!r && !q.capacity)
 		r = -ENOBUFS;
 	/* as many entries as the query could need must be writable */
 	if (!r && odx_ctl_probe(q.ranges, sizeof(o->buf[0]),
 				min_t(u64, q.capacity,
-				      odx_ctl_slabs_in(vol, q.offset,
+				      odx_ctl_slabs_in(w.slab_bytes, q.offset,
 						       q.length))))
 		r = -EFAULT;
 	if (!r)
-		r = odx_ctl_allocated(vol, &q, o);
+		r = odx_ctl_allocated(&w, &q, o);
 	if (!r)
 		r = odx_ctl_ranges_flush(o);
 	fput(file);
 out:
-	srcu_read_unlock(&odx_ctl_srcu, idx);
 	if (!r) {
 		q.count = o->count;
 		r = odx_ctl_copy_out(arg, &q, sizeof(q), usize);
@@ -501,20 +615,19 @@ out:
 }
 
 /* 3: slab allocation bitmap */
-static int odx_ctl_bitmap(struct odx_volume *vol, struct odx_slab_bitmap *q)
+static int odx_ctl_bitmap(struct odx_ctl_walk *w, struct odx_slab_bitmap *q)
 {
 	u32 __user *ubits = u64_to_user_ptr(q->bitmap);
 	u32 __user *ushared = u64_to_user_ptr(q->shared_bitmap);
 	struct odx_q_bitmap_span span;
 	u32 *words;
-	struct odx_ctl_walk w;
 	u64 done, words_off;
 	unsigned int nr, nw;
 	int r;
 
-	q->slab_size = odx_ctl_slab_bytes(vol);
-	odx_q_bitmap_adjust(q->offset, q->length, q->slab_size,
-			    odx_ctl_size(vol), &span);
+	q->slab_size = w->slab_bytes;
+	odx_q_bitmap_adjust(q->offset, q->length, q->slab_size, w->size,
+			    &span);
 	q->offset_delta = span.delta;
 	q->bit_count = min_t(u64, span.nr, (u64)q->capacity * 32);
 	q->bitmap_length = odx_q_bitmap_words(q->bit_count);
@@ -531,31 +644,31 @@ static int odx_ctl_bitmap(struct odx_volume *vol, struct odx_slab_bitmap *q)
 	words = kmalloc_array(ODX_CTL_CHUNK / 32, sizeof(*words), GFP_KERNEL);
 	if (!words)
 		return -ENOMEM;
-	r = odx_ctl_walk_alloc(&w, ushared);
+	r = odx_ctl_walk_alloc(w, ushared);
 	if (r)
 		goto out_words;
 	for (done = 0; done < q->bit_count; done += nr) {
 		nr = min_t(u64, ODX_CTL_CHUNK, q->bit_count - done);
 		nw = odx_q_bitmap_words(nr);
 		words_off = done / 32;
-		r = odx_ctl_walk_piece(vol, &w, span.first + done, nr);
+		r = odx_ctl_walk_piece(w, span.first + done, nr);
 		if (r)
 			break;
-		bitmap_to_arr32(words, w.mapped, nr);
+		bitmap_to_arr32(words, w->mapped, nr);
 		if (copy_to_user(ubits + words_off, words, nw * sizeof(u32))) {
 			r = -EFAULT;
 			break;
 		}
 		if (!ushared)
 			continue;
-		bitmap_to_arr32(words, w.shared, nr);
+		bitmap_to_arr32(words, w->shared, nr);
 		if (copy_to_user(ushared + words_off, words,
 				 nw * sizeof(u32))) {
 			r = -EFAULT;
 			break;
 		}
 	}
-	odx_ctl_walk_free(&w);
+	odx_ctl_walk_free(w);
 out_words:
 	kfree(words);
 	return r;
@@ -565,9 +678,10 @@ static int odx_ctl_ioc_bitmap(void __user *arg)
 {
 	struct odx_slab_bitmap q;
 	struct odx_volume *vol;
+	struct odx_ctl_walk w;
 	struct file *file;
 	u32 usize;
-	int r, idx;
+	int r;
 
 	r = odx_ctl_copy_in(&q, sizeof(q), ODX_SLAB_BITMAP_SIZE_VER0, arg,
 			    &usize);
@@ -577,19 +691,18 @@ static int odx_ctl_ioc_bitmap(void __user *arg)
 		return -EINVAL;
 	q.flags = 0;
 
-	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(q.fd, FMODE_READ, &file, &vol);
 	if (r)
-		goto out;
-	r = odx_q_check_range(q.offset, q.length, odx_ctl_lbs(file),
-			      odx_ctl_size(vol));
+		return r;
+	odx_ctl_walk_init(&w, file, vol);
+	/* the walk's pieces take references of their own */
+	odx_ctl_put(vol);
+	r = odx_q_check_range(q.offset, q.length, odx_ctl_lbs(file), w.size);
 	if (!r && !q.capacity)
 		r = -ENOBUFS;
 	if (!r)
-		r = odx_ctl_bitmap(vol, &q);
+		r = odx_ctl_bitmap(&w, &q);
 	fput(file);
-out:
-	srcu_read_unlock(&odx_ctl_srcu, idx);
 	return r ? r : odx_ctl_copy_out(arg, &q, sizeof(q), usize);
 }
 
@@ -722,7 +835,7 @@ static int odx_ctl_ioc_trim(void __user *arg)
 	struct odx_trim q;
 	struct file *file;
 	u32 usize;
-	int r, idx;
+	int r;
 
 	r = odx_ctl_copy_in(&q, sizeof(q), ODX_TRIM_SIZE_VER0, arg, &usize);
 	if (r)
@@ -745,10 +858,9 @@ static int odx_ctl_ioc_trim(void __user *arg)
 		goto done;
 	}
 
-	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(q.fd, FMODE_WRITE, &file, &vol);
 	if (r)
-		goto out;
+		goto done;
 	if (odx_feature(&vol->features, ODX_FEAT_IGNORE_DISCARD))
 		r = -EOPNOTSUPP;
 	else if (READ_ONCE(vol->mode) == ODX_MODE_FAIL)
@@ -758,9 +870,7 @@ static int odx_ctl_ioc_trim(void __user *arg)
 		r = -EROFS;
 	else
 		r = odx_ctl_trim(vol, file, ranges, q.count, &q.processed);
-	fput(file);
-out:
-	srcu_read_unlock(&odx_ctl_srcu, idx);
+	odx_ctl_release(file, vol);
 done:
 	kfree(ranges);
 	/* the number processed goes back also when the trim failed */
@@ -814,7 +924,7 @@ static int odx_ctl_ioc_offload_read(void __user *arg)
 	struct odx_volume *vol;
 	struct file *file;
 	u32 usize, type;
-	int r, idx;
+	int r;
 
 	q = kmalloc(sizeof(*q), GFP_KERNEL);
 	if (!q)
@@ -846,13 +956,11 @@ static int odx_ctl_ioc_offload_read(void __user *arg)
 	q->bytes = 0;
 	memset(&q->token, 0, sizeof(q->token));
 
-	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(q->fd, FMODE_READ, &file, &vol);
 	if (!r) {
 		r = odx_ctl_offload_read(vol, file, q, ranges, type);
-		fput(file);
+		odx_ctl_release(file, vol);
 	}
-	srcu_read_unlock(&odx_ctl_srcu, idx);
 	if (!r)
 		r = odx_ctl_copy_out(arg, q, sizeof(*q), usize);
 out:
@@ -863,8 +971,9 @@ out:
 
 /*
  * The live token @info stands for, from the volume that issued it (any
- * registered volume, this one or another). A volume that went away
- * revoked its tokens; one never seen here makes the token foreign.
+ * registered volume, this one or another), with a reference on that
+ * volume (odx_ctl_token_put()). A volume that went away revoked its
+ * tokens; one never seen here makes the token foreign.
  */
 static int odx_ctl_token_lookup(const struct odx_token_info *info,
 				struct odx_token_data **datap,
@@ -872,23 +981,43 @@ static int odx_ctl_token_lookup(const struct odx_token_info *info,
 {
 	struct odx_volume *vol;
 	unsigned long devt;
+	int r = -ENODEV;
 
 	*datap = NULL;
 	*svolp = NULL;
 	if (odx_token_is_zero(info))
 		return 0;
+	xa_lock(&odx_ctl_volumes);
 	xa_for_each(&odx_ctl_volumes, devt, vol) {
-		if (memcmp(vol->tokens.volume_id, info->volume_id,
-			   sizeof(info->volume_id)))
-			continue;
-		if (!READ_ONCE(vol->ctl_live))
-			return -EBUSY;
-		*svolp = vol;
-		return odx_token_lookup(&vol->tokens, info, datap);
+		if (!memcmp(vol->tokens.volume_id, info->volume_id,
+			    sizeof(info->volume_id))) {
+			r = odx_ctl_get_locked(vol);
+			break;
+		}
 	}
-	if (odx_token_graveyard_has(&odx_ctl_graveyard, info->volume_id))
-		return -EKEYREVOKED;
-	return -EXDEV;
+	xa_unlock(&odx_ctl_volumes);
+	if (r == -ENODEV)
+		return odx_token_graveyard_has(&odx_ctl_graveyard,
+					       info->volume_id) ?
+			-EKEYREVOKED : -EXDEV;
+	if (r)
+		return r;
+	r = odx_token_lookup(&vol->tokens, info, datap);
+	if (r) {
+		odx_ctl_put(vol);
+		return r;
+	}
+	*svolp = vol;
+	return 0;
+}
+
+/* Done with what odx_ctl_token_lookup() found. */
+static void odx_ctl_token_put(struct odx_token_data *data,
+			      struct odx_volume *svol)
+{
+	odx_token_put(data);
+	if (svol)
+		odx_ctl_put(svol);
 }
 
 static bool odx_ctl_token_error(int r)
@@ -920,8 +1049,8 @@ static int odx_ctl_write_check(struct odx_volume *vol, struct file *file,
 
 /*
  * Copy @info's data to @vol, whose mapped device @file is: the transfer
- * of @x (offset, length, transfer offset, abort filled in). Inside an
- * odx_ctl_srcu read section. *@token_bad says the token was the problem.
+ * of @x (offset, length, transfer offset, abort filled in), under a
+ * reference on @vol. *@token_bad says the token was the problem.
  */
 static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
 			    const struct odx_token_info *info,
@@ -939,7 +1068,7 @@ static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
 		return r;
 	}
 	if (data && x->transfer_offset >= data->bytes) {
-		odx_token_put(data);
+		odx_ctl_token_put(data, svol);
 		return -ERANGE;
 	}
 	x->dvol = vol;
@@ -951,7 +1080,7 @@ static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
 		x->length = min(x->length, data->bytes - x->transfer_offset);
 	x->length = min(x->length, ODX_COPY_MAX_BYTES);
 	if (!x->length) {
-		odx_token_put(data);
+		odx_ctl_token_put(data, svol);
 		return 0;
 	}
 	end = x->offset + x->length;
@@ -961,7 +1090,7 @@ static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
 		r = odx_copy_run(x);
 		odx_ctl_cache_end(file, x->offset, end);
 	}
-	odx_token_put(data);
+	odx_ctl_token_put(data, svol);
 	*token_bad = odx_ctl_token_error(r);
 	return r;
 }
@@ -972,8 +1101,8 @@ static int odx_ctl_transfer(struct odx_volume *vol, struct file *file,
  * An offload write started with ODX_WRITE_IMMEDIATE runs on odx_ctl_wq;
  * its record stays in odx_ctl_ops (by id) until ODX_CTL_OPS_KEPT newer
  * ones have ended after it. The operation holds its destination's file,
- * not its volumes: it finds them again (inside an odx_ctl_srcu read
- * section, as a request does) when it starts.
+ * not its volumes: it takes references on them, as a request does, when
+ * it starts.
  *
  * An operation belongs to its destination's mapped device (the disk's
  * diskseq, which a reload keeps and a new device never reuses): status
@@ -1023,13 +1152,13 @@ static void odx_ctl_op_work(struct work_struct *work)
 	struct odx_ctl_op *old = NULL;
 	struct odx_volume *vol;
 	bool bad = false;
-	int r, idx;
+	int r;
 
-	idx = srcu_read_lock(&odx_ctl_srcu);
-	r = odx_ctl_file_volume(op->file, FMODE_WRITE, &vol);
-	if (!r)
+	r = odx_ctl_get(op->file, FMODE_WRITE, &vol);
+	if (!r) {
 		r = odx_ctl_transfer(vol, op->file, &op->info, &op->x, &bad);
-	srcu_read_unlock(&odx_ctl_srcu, idx);
+		odx_ctl_put(vol);
+	}
 	memzero_explicit(op->info.secret, sizeof(op->info.secret));
 	fput(op->file);
 	op->file = NULL;
@@ -1136,7 +1265,7 @@ static int odx_ctl_offload_write(struct odx_volume *vol, struct file *file,
 		r = odx_ctl_token_lookup(&info, &data, &svol);
 		if (!r && data && q->transfer_offset >= data->bytes)
 			r = -ERANGE;
-		odx_token_put(data);
+		odx_ctl_token_put(data, svol);
 		if (odx_ctl_token_error(r))
 			q->result |= ODX_WRITE_TOKEN_INVALID;
 		if (!r)
@@ -1160,7 +1289,7 @@ static int odx_ctl_ioc_offload_write(void __user *arg)
 	struct odx_offload_write *q;
 	struct odx_volume *vol;
 	struct file *file;
-	int r, idx;
+	int r;
 	u32 usize;
 
 	q = kmalloc(sizeof(*q), GFP_KERNEL);
@@ -1177,13 +1306,11 @@ static int odx_ctl_ioc_offload_write(void __user *arg)
 		r = -EINVAL;
 		goto done;
 	}
-	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(q->fd, FMODE_WRITE, &file, &vol);
 	if (!r) {
 		r = odx_ctl_offload_write(vol, file, q);
-		fput(file);
+		odx_ctl_release(file, vol);
 	}
-	srcu_read_unlock(&odx_ctl_srcu, idx);
 done:
 	/* the outputs go back also when the write failed */
 	if (put_user(q->result, &uq->result) ||
@@ -1248,7 +1375,7 @@ static int odx_ctl_ioc_operation(void __user *arg, bool abort)
 	struct file *file;
 	u32 usize;
 	u64 id;
-	int r, idx;
+	int r;
 
 	if (abort) {
 		r = odx_ctl_copy_in(&q.abort, sizeof(q.abort),
@@ -1267,11 +1394,10 @@ static int odx_ctl_ioc_operation(void __user *arg, bool abort)
 	if (r)
 		return r;
 
-	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(abort ? q.abort.fd : q.status.fd,
 			   abort ? FMODE_WRITE : FMODE_READ, &file, &vol);
 	if (r)
-		goto out;
+		return r;
 	spin_lock(&odx_ctl_ops_lock);
 	op = id && id <= U32_MAX ? xa_load(&odx_ctl_ops, id) : NULL;
 	/* another volume's operation is not there for this one */
@@ -1288,9 +1414,7 @@ static int odx_ctl_ioc_operation(void __user *arg, bool abort)
 		odx_ctl_op_status(op, &q.status);
 	}
 	spin_unlock(&odx_ctl_ops_lock);
-	fput(file);
-out:
-	srcu_read_unlock(&odx_ctl_srcu, idx);
+	odx_ctl_release(file, vol);
 	if (!r && !abort)
 		r = odx_ctl_copy_out(arg, &q.status, sizeof(q.status), usize);
 	return r;
@@ -1307,7 +1431,7 @@ static int odx_ctl_ioc_token_release(void __user *arg)
 	struct odx_volume *vol;
 	struct file *file;
 	u32 usize;
-	int r, idx;
+	int r;
 
 	q = kmalloc(sizeof(*q), GFP_KERNEL);
 	if (!q)
@@ -1321,13 +1445,11 @@ static int odx_ctl_ioc_token_release(void __user *arg)
 	if (r)
 		goto out;
 
-	idx = srcu_read_lock(&odx_ctl_srcu);
 	r = odx_ctl_volume(q->fd, FMODE_READ, &file, &vol);
 	if (!r) {
 		r = odx_token_release(&vol->tokens, &info);
-		fput(file);
+		odx_ctl_release(file, vol);
 	}
-	srcu_read_unlock(&odx_ctl_srcu, idx);
 out:
 	memzero_explicit(&info, sizeof(info));
 	kfree_sensitive(q);

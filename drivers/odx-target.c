@@ -130,6 +130,7 @@ static int odx_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ot->mode = ODX_MODE_RO;
 	}
 
+	odx_ctl_volume_init(ot);
 	r = odx_io_init(ot);
 	if (r) {
 		ti->error = "Cannot set up the I/O path";

@@ -129,6 +129,10 @@ struct odx_volume {
 	dev_t ctl_devt;			/* of the mapped device */
 	bool ctl_registered;		/* entered in its table */
 	bool ctl_live;			/* resumed: requests may use it */
+	/* requests using the volume, plus one while it is live */
+	atomic_t ctl_users;
+	struct completion ctl_unused;	/* ctl_users dropped to 0 */
+	u64 ctl_instance;		/* tells this table from a reload's */
 };
 
 /*

@@ -11,7 +11,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 12
+ktap_set_plan 15
 
 V=${ODX_TEST_PREFIX}-ctl
 DEV=/dev/mapper/$V
@@ -22,6 +22,7 @@ mkdir -p $W
 odx_cleanup
 odx_load || ktap_exit_fail_msg "cannot load dm-odx"
 [ -c /dev/odx-control ] || ktap_exit_fail_msg "no /dev/odx-control"
+odx_ioctl_tool $W || ktap_exit_fail_msg "cannot build odx_ioctl"
 
 # odxctl_fails ERRNO_TEXT ODXCTL_ARGS...: exits 1 with one line naming it
 odxctl_fails() {
@@ -89,6 +90,61 @@ dmsetup reload $V --table "$TABLE"
 dmsetup resume $V
 odx_result "reloaded as odx again: the same map" \
 	cmp -s $W/map.ref <("$ODXCTL" map --json $DEV)
+
+# A request that waits in user memory holds no volume. The output of a
+# bitmap query of $V is a private mapping of a suspended device, so the
+# query waits in its first write to it (as it would for userfaultfd or
+# FUSE). Suspending another volume, and $V itself, must not wait for it;
+# then, with both resumed, the device comes back and the query completes.
+V2=${ODX_TEST_PREFIX}-ctl2
+SLOW=${ODX_TEST_PREFIX}-ctl-slow
+dd if=/dev/zero of=$DATA bs=1M seek=512 count=1 oflag=direct status=none
+{ odx_linear $V2-meta $DATA 512 16 && odx_linear $V2-data $DATA 528 64 &&
+  odx_linear $SLOW $DATA 600 1 &&
+  echo "0 131072 odx /dev/mapper/$V2-meta /dev/mapper/$V2-data 128" |
+	dmsetup create $V2; } || ktap_exit_fail_msg "cannot set up $V2 and $SLOW"
+dmsetup suspend $SLOW
+"$ODX_IOCTL" $DEV --bitmap-into-mapping /dev/mapper/$SLOW > $W/blocked 2>&1 &
+bpid=$!
+# until it waits in the kernel (D: the page read, killable), at most 60 s
+state=
+for _ in $(seq 120); do
+	read -r _ _ state _ < /proc/$bpid/stat 2>/dev/null
+	[ "$state" = D ] && grep -q waiting $W/blocked && break
+	sleep 0.5
+done
+odx_diag "the query: state $state, wchan $(cat /proc/$bpid/wchan 2>/dev/null)"
+dmsetup suspend $V2 &
+s2pid=$!
+dmsetup suspend $V &
+s1pid=$!
+# each suspend of an idle volume takes well under a second; 60 s bound
+for _ in $(seq 120); do
+	kill -0 $s2pid 2>/dev/null || kill -0 $s1pid 2>/dev/null || break
+	sleep 0.5
+done
+other_done=yes
+own_done=yes
+kill -0 $s2pid 2>/dev/null && other_done=no
+kill -0 $s1pid 2>/dev/null && own_done=no
+odx_diag "with the query waiting (state $state): $V2 suspended: $other_done, $V suspended: $own_done"
+[ $other_done = yes ] && dmsetup resume $V2
+[ $own_done = yes ] && dmsetup resume $V
+dmsetup resume $SLOW
+wait $s2pid $s1pid
+for d in $V $V2; do
+	dmsetup info $d | grep -q SUSPENDED && dmsetup resume $d
+done
+wait $bpid
+brc=$?
+odx_diag "the query: exit $brc: $(tr '\n' ' ' < $W/blocked)"
+odx_result "suspending another volume does not wait for a query waiting in user memory" \
+	test "$state" = D -a $other_done = yes
+odx_result "suspending the volume does not wait for its own query waiting in user memory" \
+	test "$state" = D -a $own_done = yes
+odx_result "that query then completes with the volume's 8 mapped slabs" \
+	grep -q "^bitmap: got 0 (accepted), 8 slabs mapped" $W/blocked
+dmsetup remove $V2 && dmsetup remove $V2-meta $V2-data $SLOW
 
 # queries in a loop while the table is suspended, reloaded and resumed:
 # every answer is the right map, or EBUSY/ENODEV while suspended

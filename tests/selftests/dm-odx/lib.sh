@@ -27,6 +27,19 @@ type ktap_print_header >/dev/null 2>&1 || {
 # how long each script took, as a diagnostic line at its end
 trap 'echo "# $(basename "$0") took ${SECONDS}s"' EXIT
 
+# and where: a result that came 5 s or more after the one before has a
+# diagnostic line with that time before it (every result goes through
+# ktap_helpers.sh's __ktap_test)
+ODX_LAST_RESULT=$SECONDS
+eval "odx_ktap_$(declare -f __ktap_test)"
+__ktap_test() {
+	local t=$((SECONDS - ODX_LAST_RESULT))
+
+	[ $t -ge 5 ] && echo "# ${t}s since the previous result"
+	ODX_LAST_RESULT=$SECONDS
+	odx_ktap___ktap_test "$@"
+}
+
 META=${ODX_META_DEV:-/dev/vda}
 DATA=${ODX_DATA_DEV:-/dev/vdb}
 ODX_TEST_PREFIX=odxtest
@@ -280,6 +293,17 @@ odx_fill() {
 # slice of DEV
 odx_linear() {
 	echo "0 $(($4 * 2048)) linear $2 $(($3 * 2048))" | dmsetup create "$1"
+}
+
+# odx_ioctl_tool DIR: $ODX_IOCTL, the odx_ioctl helper (requests to the
+# control device): installed next to the scripts by the kselftest
+# Makefile; in the repository, built in DIR
+odx_ioctl_tool() {
+	ODX_IOCTL=${ODX_IOCTL:-$ksft_dir/odx_ioctl}
+	[ -x "$ODX_IOCTL" ] && return 0
+	ODX_IOCTL=$1/odx_ioctl
+	cc -O2 -Wall -D_GNU_SOURCE -I"$ksft_dir/../../../include/uapi" \
+		-o "$ODX_IOCTL" "$ksft_dir/odx_ioctl.c"
 }
 
 # --- offload tokens -------------------------------------------------------------

@@ -6,6 +6,10 @@
  *
  *   odx_ioctl --list                  the case names, one a line
  *   odx_ioctl DEV CASE [NOT_ODX_DEV]  run one case against the volume DEV
+ *   odx_ioctl DEV --bitmap-into-mapping OTHER
+ *                                     a slab bitmap query of DEV whose
+ *                                     output is a private mapping of the
+ *                                     block device OTHER (see below)
  *
  * A case prints one line, "CASE: got EXXX, want EYYY" (plus what else it
  * checked), and exits 0 iff it got the errno it wanted (0: accepted) and
@@ -962,7 +966,43 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: odx_ioctl --list\n"
 		   "       odx_ioctl DEV CASE [NOT_ODX_DEV]\n"
-		   "       odx_ioctl DEV --all [NOT_ODX_DEV]\n");
+		   "       odx_ioctl DEV --all [NOT_ODX_DEV]\n"
+		   "       odx_ioctl DEV --bitmap-into-mapping OTHER\n");
+}
+
+/*
+ * --bitmap-into-mapping OTHER: a slab bitmap query of the whole volume
+ * whose output is a private mapping of the block device OTHER that nothing
+ * has touched yet: the kernel's first write to it reads OTHER's page in,
+ * and waits as long as OTHER is suspended. Prints "waiting" before the
+ * request and "bitmap: got E (...), N slabs mapped" when it returns; exits
+ * 0 iff it succeeded. control.sh suspends volumes while it waits.
+ */
+static int bitmap_into_mapping(void)
+{
+	struct odx_slab_bitmap q;
+	int fd = open_vol(O_RDONLY), ofd, e, n = 0;
+	uint32_t *bits;
+	uint64_t i;
+
+	ofd = open(other_dev, O_RDONLY);
+	if (ofd < 0)
+		setup_fail(other_dev);
+	bits = mmap(NULL, 4096 * sizeof(*bits), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE, ofd, 0);
+	if (bits == MAP_FAILED)
+		setup_fail("mmap");
+	bitmap_init(&q, fd);
+	q.bitmap = (uintptr_t)bits;
+	q.shared_bitmap = 0;
+	printf("waiting\n");
+	fflush(stdout);
+	e = ioctl(ctl, ODX_IOC_SLAB_BITMAP, &q) ? errno : 0;
+	for (i = 0; !e && i < q.bit_count; i++)
+		n += !!(bits[i / 32] & (1U << (i % 32)));
+	printf("bitmap: got %s (%s), %d slabs mapped\n", errno_name(e),
+	       e ? strerror(e) : "accepted", n);
+	return e ? 1 : 0;
 }
 
 /*
@@ -1061,7 +1101,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < NR_CASES; i++)
 		if (!strcmp(argv[2], cases[i].name))
 			c = &cases[i];
-	if (!c && strcmp(argv[2], "--all")) {
+	if (!c && strcmp(argv[2], "--all") &&
+	    (strcmp(argv[2], "--bitmap-into-mapping") || !other_dev)) {
 		fprintf(stderr, "odx_ioctl: no case '%s' (see --list)\n", argv[2]);
 		return 2;
 	}
@@ -1078,6 +1119,8 @@ int main(int argc, char **argv)
 	out_bits = zalloc(4096 * sizeof(*out_bits));
 	out_shared = zalloc(4096 * sizeof(*out_shared));
 
+	if (!c && other_dev && !strcmp(argv[2], "--bitmap-into-mapping"))
+		return bitmap_into_mapping();
 	if (!c)
 		return run_all();
 	e = c->run();

@@ -146,6 +146,9 @@ dev_mode=$(stat -c %a $DEV)
 chmod o+rw /dev/odx-control
 chmod o+r $DEV
 as_reader() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+# a reload first: the tokens so far would expire (and unpin) at their own
+# time, under these counts
+dmsetup table $V | dmsetup reload $V && dmsetup resume $V
 p0=$(pinned)
 big=$(as_reader "$ODX_TOKEN" read $DEV $R/big pit 0 0:$((64 * MIB)) 2>&1)
 small=$(as_reader "$ODX_TOKEN" read $DEV $R/small pit 0 0:$((32 * MIB)) 2>&1)

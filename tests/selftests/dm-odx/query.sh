@@ -26,13 +26,7 @@ mkdir -p $W
 
 # odx_ioctl: installed next to this script by the kselftest Makefile; in
 # the repository, built here from the source
-ODX_IOCTL=${ODX_IOCTL:-$ksft_dir/odx_ioctl}
-if [ ! -x "$ODX_IOCTL" ]; then
-	ODX_IOCTL=$W/odx_ioctl
-	cc -O2 -Wall -D_GNU_SOURCE -I"$ksft_dir/../../../include/uapi" \
-		-o $ODX_IOCTL "$ksft_dir/odx_ioctl.c" ||
-		ktap_exit_fail_msg "cannot build odx_ioctl"
-fi
+odx_ioctl_tool $W || ktap_exit_fail_msg "cannot build odx_ioctl"
 CASES=$("$ODX_IOCTL" --list) || ktap_exit_fail_msg "odx_ioctl --list failed"
 NCASES=$(wc -l <<<"$CASES")
 ktap_set_plan $((39 + NCASES))
