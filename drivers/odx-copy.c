@@ -31,6 +31,14 @@
  * written to the destination's mapped device (which allocates, copies on
  * write and revokes change-vulnerable tokens as for any write); a source
  * slab that is not mapped is written as zeros.
+ *
+ * The zero token. Whole destination slabs are unmapped by the worker, as
+ * a discard unmaps them; the part of a slab at either end is zeroed
+ * through the mapped device if the slab is mapped (an unmapped one reads
+ * zeros already). Never by the block layer's zeroing over the whole
+ * range: device-mapper hides REQ_OP_WRITE_ZEROES when the data device
+ * lacks it, and the block layer then writes zero pages, which would
+ * allocate every slab of the range.
  */
 #include <linux/blkdev.h>
 #include <linux/dm-kcopyd.h>
@@ -478,6 +486,97 @@ int odx_copy_remap_slabs(struct odx_volume *vol, u64 dst, u64 src, u32 nr,
 	return rw.done ? 0 : (rw.stop ?: -EMLINK);
 }
 
+/* --- the zero token -------------------------------------------------------- */
+
+struct odx_unmap_wop {
+	struct odx_wop wop;
+	u64 first;		/* virtual slab */
+	u32 nr;
+	u32 done;		/* unmapped (or were), from the first */
+	int error;
+};
+
+static void odx_unmap_fn(struct odx_volume *vol, struct odx_wop *wop)
+{
+	struct odx_unmap_wop *uw = container_of(wop, struct odx_unmap_wop,
+						wop);
+	u64 vslab;
+	u32 freed;
+	int r = 0;
+
+	for (; uw->done < uw->nr; uw->done++) {
+		vslab = uw->first + uw->done;
+		/* being filled: zeroed through the write path, after it */
+		if (odx_io_busy_slab(vol, vslab))
+			break;
+		if (odx_md_lookup(vol->md, vslab) == ODX_MD_UNMAPPED)
+			continue;
+		odx_io_changing(vol);
+		/* a slab still being written to is reused after a commit */
+		r = odx_md_remove(vol->md, vslab, &freed);
+		if (r) {
+			odx_io_set_failed(vol, "cannot remove a mapping");
+			break;
+		}
+	}
+	uw->error = r;
+}
+
+/* Zero [dst, dst + len), inside one slab, through the mapped device. */
+static int odx_zero_through(struct odx_xfer *x, u64 dst, u64 len)
+{
+	struct odx_ctl_io cio;
+	int r;
+
+	odx_io_ctl_begin(x->dvol, &cio, dst, len);
+	r = blkdev_issue_zeroout(x->dbdev, dst >> SECTOR_SHIFT,
+				 len >> SECTOR_SHIFT, GFP_KERNEL, 0);
+	return odx_io_ctl_end(x->dvol, &cio) ?: r;
+}
+
+/*
+ * A piece of a zero-token write from @dst, at most @left bytes: the rest
+ * of the slab @dst is in, or a batch of whole slabs. *@written: bytes.
+ */
+static int odx_zero_piece(struct odx_xfer *x, u64 dst, u64 left,
+			  u64 *written)
+{
+	struct odx_volume *vol = x->dvol;
+	u64 slab = odx_copy_slab_bytes(vol), n;
+	unsigned int shift = odx_copy_shift(vol);
+	struct odx_unmap_wop uw = { .wop.fn = odx_unmap_fn };
+	int r;
+
+	if ((dst & (slab - 1)) || left < slab) {
+		n = min(left, slab - (dst & (slab - 1)));
+		/* unmapped, and not being filled: reads zeros already */
+		if (odx_md_lookup(vol->md, dst >> shift) != ODX_MD_UNMAPPED ||
+		    odx_io_busy_slab(vol, dst >> shift)) {
+			r = odx_zero_through(x, dst, n);
+			if (r)
+				return r;
+		}
+		*written = n;
+		return 0;
+	}
+	uw.first = dst >> shift;
+	uw.nr = min_t(u64, left >> shift, ODX_COPY_REMAP_BATCH);
+	/* the range changes without a write: revoke as a write does */
+	odx_token_invalidate_range(&vol->tokens, dst, (u64)uw.nr << shift);
+	odx_io_run(vol, &uw.wop);
+	if (uw.error)
+		return uw.error;
+	if (!uw.done) {
+		/* the first is being filled: zero it after that */
+		r = odx_zero_through(x, dst, slab);
+		if (r)
+			return r;
+		uw.done = 1;
+	}
+	*written = (u64)uw.done << shift;
+	return 0;
+}
+
 /* --- the transfer ---------------------------------------------------------- */
 
 static int odx_copy_check(struct odx_xfer *x)
@@ -497,22 +596,13 @@ static int odx_copy_piece(struct odx_xfer *x, u64 *written)
 {
 	u64 dst = x->offset + x->done, t = x->transfer_offset + x->done;
 	u64 left = x->length - x->done, slab, n;
-	struct odx_ctl_io cio;
 	struct odx_src src;
 	u32 nr, done;
 	int r;
 
 	*written = 0;
-	if (!x->data) {
-		n = min(left, ODX_COPY_CHUNK);
-		odx_io_ctl_begin(x->dvol, &cio, dst, n);
-		r = blkdev_issue_zeroout(x->dbdev, dst >> SECTOR_SHIFT,
-					 n >> SECTOR_SHIFT, GFP_KERNEL, 0);
-		r = odx_io_ctl_end(x->dvol, &cio) ?: r;
-		if (!r)
-			*written = n;
-		return r;
-	}
+	if (!x->data)
+		return odx_zero_piece(x, dst, left, written);
 	r = odx_copy_locate(x, t, &src);
 	if (r)
 		return r;

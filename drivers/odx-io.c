@@ -12,7 +12,12 @@
  *    write that arrived for that slab meanwhile) on, so a mapping never
  *    points at data that was not written;
  *  - discard and write-zeroes unmap the whole slabs in their range and
- *    have kcopyd zero the partial ones that are mapped;
+ *    have kcopyd zero the partial ones that are mapped; a write-zeroes
+ *    with REQ_NOUNMAP (fallocate -z, BLKZEROOUT) instead leaves every
+ *    slab of its range mapped: it allocates the unmapped ones (zeroed as
+ *    any new slab is) and has kcopyd zero the others in place, whole
+ *    slabs included (REQ_OP_WRITE_ZEROES below, where the data device
+ *    has it);
  *  - a flush, or a FUA write, while the metadata has changes not committed
  *    waits for a commit; one commit serves every flush waiting for it.
  *    The metadata is also committed about once a second when it changed,
@@ -220,6 +225,8 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 		if (odx_writes_refused(vol))
 			return DM_MAPIO_KILL;
 		odx_tokens_write(vol, bio);
+		ob->zero_next = odx_vsector(vol, bio);
+		ob->zero_fresh = U64_MAX;
 		odx_defer(vol, &vol->discards, bio);
 		return DM_MAPIO_SUBMITTED;
 #ifdef ODX_REQ_OP_COPY
@@ -589,9 +596,17 @@ static void odx_claim_slab(struct odx_volume *vol, u64 vslab,
 	dm_kcopyd_copy(vol->kcopyd, &from, 1, &to, 0, odx_alloc_zeroed, a);
 }
 
-/* A write to a slab that was unmapped, shared or pinned when map() looked. */
+/*
+ * A write to a slab that was unmapped, shared or pinned when map() looked;
+ * or a discard or write-zeroes that waited for space: it is done again
+ * (from where it was: odx_process_provision()).
+ */
 static void odx_start_write(struct odx_volume *vol, struct bio *bio)
 {
+	if (bio_op(bio) != REQ_OP_WRITE) {
+		odx_defer(vol, &vol->discards, bio);
+		return;
+	}
 	odx_claim_slab(vol, odx_slab_of(&vol->geo, odx_vsector(vol, bio)), bio);
 }
 
@@ -658,13 +673,49 @@ static void odx_finish_allocs(struct odx_volume *vol, struct list_head *done,
 
 /* --- discard and write-zeroes ---------------------------------------------- */
 
+/* A pass over @bio, holding io_srcu; NULL if out of memory. */
+static struct odx_zero_op *odx_zero_op_new(struct odx_volume *vol,
+					   struct bio *bio)
+{
+	struct odx_zero_op *op = kmem_cache_alloc(odx_zero_op_cache,
+						  GFP_NOIO);
+
+	if (!op)
+		return NULL;
+	op->vol = vol;
+	op->bio = bio;
+	op->error = 0;
+	op->again = false;
+	atomic_set(&op->pending, 1);
+	op->srcu_idx = odx_hold_io(vol);
+	return op;
+}
+
+static void odx_zero_op_free(struct odx_zero_op *op)
+{
+	__acquire(&op->vol->io_srcu);
+	srcu_up_read(&op->vol->io_srcu, op->srcu_idx);
+	kmem_cache_free(odx_zero_op_cache, op);
+}
+
 static void odx_zero_op_put(struct odx_zero_op *op)
 {
+	struct odx_volume *vol = op->vol;
+	struct bio *bio = op->bio;
+	bool again;
+	int error;
+
 	if (!atomic_dec_and_test(&op->pending))
 		return;
-	op->bio->bi_status = op->error ? BLK_STS_IOERR : BLK_STS_OK;
-	bio_endio(op->bio);
-	kmem_cache_free(odx_zero_op_cache, op);
+	error = op->error;
+	again = op->again && !error;
+	odx_zero_op_free(op);
+	if (again) {
+		odx_defer(vol, &vol->discards, bio);
+		return;
+	}
+	bio->bi_status = error ? BLK_STS_IOERR : BLK_STS_OK;
+	bio_endio(bio);
 }
 
 static void odx_partial_zeroed(int read_err, unsigned long write_err,
@@ -677,25 +728,36 @@ static void odx_partial_zeroed(int read_err, unsigned long write_err,
 	odx_zero_op_put(op);
 }
 
-/* Zero [start, start + len) of the volume, inside one slab, if mapped. */
-static void odx_zero_partial(struct odx_volume *vol, struct odx_zero_op *op,
-			     sector_t start, sector_t len)
+/*
+ * Have kcopyd zero [start, start + len) of the volume, inside one slab,
+ * in @pslab: by REQ_OP_WRITE_ZEROES if the data device has it, else by
+ * writes of its own zero page.
+ */
+static void odx_zero_in_slab(struct odx_volume *vol, struct odx_zero_op *op,
+			     u32 pslab, sector_t start, sector_t len)
 {
-	u64 vslab = odx_slab_of(&vol->geo, start);
 	struct dm_io_region region;
-	u32 pslab;
 
-	if (!len)
-		return;
-	pslab = odx_md_lookup(vol->md, vslab);
-	if (pslab == ODX_MD_UNMAPPED)
-		return;		/* reads as zeros already */
 	region.bdev = vol->data_dev->bdev;
 	region.sector = odx_slab_start(&vol->geo, pslab) +
 			odx_offset_in_slab(&vol->geo, start);
 	region.count = len;
 	atomic_inc(&op->pending);
 	dm_kcopyd_zero(vol->kcopyd, 1, &region, 0, odx_partial_zeroed, op);
+}
+
+/* Zero [start, start + len) of the volume, inside one slab, if mapped. */
+static void odx_zero_partial(struct odx_volume *vol, struct odx_zero_op *op,
+			     sector_t start, sector_t len)
+{
+	u32 pslab;
+
+	if (!len)
+		return;
+	pslab = odx_md_lookup(vol->md, odx_slab_of(&vol->geo, start));
+	if (pslab == ODX_MD_UNMAPPED)
+		return;		/* reads as zeros already */
+	odx_zero_in_slab(vol, op, pslab, start, len);
 }
 
 /*
@@ -719,6 +781,59 @@ static bool odx_discard_waits(struct odx_volume *vol, struct bio *bio,
 	return true;
 }
 
+/*
+ * A write-zeroes with REQ_NOUNMAP: the range stays provisioned (what
+ * fallocate's zero range and BLKZEROOUT ask for). From where the last
+ * pass stopped, each slab is zeroed in place while it is mapped to a slab
+ * of its own; at the first that is not (unmapped, shared, pinned, or
+ * being filled) the pass stops, and once its pieces are done the bio
+ * waits for that slab as a write would (allocated and zeroed, or copied:
+ * a slab of its own; or for space) and goes on from there. It never
+ * waits while pieces are in flight, so a wait that fails it (or a noflush
+ * suspend that requeues it) leaves nothing behind. A slab it allocated
+ * itself reads zeros already and is not zeroed again.
+ */
+static void odx_process_provision(struct odx_volume *vol, struct bio *bio)
+{
+	struct odx_bio *ob = odx_bio_data(bio);
+	sector_t end = odx_vsector(vol, bio) + bio_sectors(bio);
+	sector_t s = ob->zero_next, len;
+	struct odx_zero_op *op;
+	u32 pslab = ODX_MD_UNMAPPED;
+	u64 vslab = 0;
+
+	op = odx_zero_op_new(vol, bio);
+	if (!op) {
+		odx_bio_fail(bio, BLK_STS_RESOURCE);
+		return;
+	}
+	for (; s < end; s += len) {
+		vslab = odx_slab_of(&vol->geo, s);
+		len = min(end, odx_slab_start(&vol->geo, vslab + 1)) - s;
+		pslab = odx_md_lookup(vol->md, vslab);
+		if (pslab == ODX_MD_UNMAPPED ||
+		    odx_md_must_copy(vol->md, pslab) ||
+		    odx_io_busy_slab(vol, vslab))
+			break;
+		if (vslab != ob->zero_fresh)
+			odx_zero_in_slab(vol, op, pslab, s, len);
+	}
+	ob->zero_next = s;
+	if (s == end) {
+		odx_zero_op_put(op);
+		return;
+	}
+	if (atomic_read(&op->pending) > 1) {
+		op->again = true;
+		odx_zero_op_put(op);
+		return;
+	}
+	odx_zero_op_free(op);
+	/* an unmapped slab is allocated zeroed: the wait zeroes it */
+	ob->zero_fresh = pslab == ODX_MD_UNMAPPED ? vslab : U64_MAX;
+	odx_claim_slab(vol, vslab, bio);
+}
+
 static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
 {
 	struct odx_zero_op *op;
@@ -727,20 +842,20 @@ static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
 	u32 freed;
 	int r;
 
+	if (bio_op(bio) == REQ_OP_WRITE_ZEROES && (bio->bi_opf & REQ_NOUNMAP)) {
+		odx_process_provision(vol, bio);
+		return;
+	}
 	odx_split_range(&vol->geo, odx_vsector(vol, bio), bio_sectors(bio), &sp);
 	if (odx_discard_waits(vol, bio, sp.head_start, sp.head_len) ||
 	    odx_discard_waits(vol, bio, sp.tail_start, sp.tail_len))
 		return;
 
-	op = kmem_cache_alloc(odx_zero_op_cache, GFP_NOIO);
+	op = odx_zero_op_new(vol, bio);
 	if (!op) {
 		odx_bio_fail(bio, BLK_STS_RESOURCE);
 		return;
 	}
-	op->vol = vol;
-	op->bio = bio;
-	op->error = 0;
-	atomic_set(&op->pending, 1);
 
 	for (s = sp.first_slab; s < sp.first_slab + sp.nr_slabs; s++) {
 		if (odx_md_lookup(vol->md, s) == ODX_MD_UNMAPPED)

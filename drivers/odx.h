@@ -66,15 +66,21 @@ struct odx_alloc {
 };
 
 /*
- * A discard or write-zeroes bio in progress: whole slabs are unmapped by
- * the worker, partial slabs zeroed by kcopyd; the bio completes when the
- * last piece does.
+ * One pass of the worker over a discard or write-zeroes bio: whole slabs
+ * are unmapped by the worker, partial slabs zeroed by kcopyd (with
+ * REQ_NOUNMAP every slab is zeroed in place, none unmapped). The pass
+ * ends when its last piece does; then the bio completes, or with @again
+ * the worker takes it up again where the pass stopped. io_srcu is held
+ * meanwhile: no slab the pieces zero is reused by another owner before
+ * they land.
  */
 struct odx_zero_op {
 	struct odx_volume *vol;
 	struct bio *bio;
 	atomic_t pending;
 	int error;
+	int srcu_idx;
+	bool again;
 };
 
 struct odx_volume {
@@ -169,6 +175,14 @@ struct odx_bio {
 	 */
 	unsigned long nospace_since;
 	bool nospace_waited;
+	/*
+	 * A write-zeroes with REQ_NOUNMAP (odx_process_provision()): the
+	 * volume sector it has zeroed up to, and the slab it last waited
+	 * for the allocation of (zeroed whole by it: not zeroed again), or
+	 * U64_MAX.
+	 */
+	sector_t zero_next;
+	u64 zero_fresh;
 #ifdef ODX_REQ_OP_COPY
 	struct work_struct copy_work;	/* a copy bio (odx-copybio.c) */
 	struct odx_volume *copy_vol;

@@ -3,6 +3,11 @@
 # A new slab never shows what its previous owner left: partial writes
 # into reused slabs read zeros around them, with and without
 # skip_zeroing; with skip_zeroing a whole-slab write goes straight down.
+# Zeroing a range: a write-zeroes with REQ_NOUNMAP (fallocate -z,
+# BLKZEROOUT) leaves every slab of it mapped and zeroed, each slab zeroed
+# once; without it (fallocate -p) whole slabs are released. Over a data
+# device without write-zeroes (device-mapper then hides it from the
+# volume) the zero token still unmaps, on a full pool.
 #
 # The data device holds a pattern before the volume is made, and the
 # volume passes no discards down (no_discard_passdown): a freed slab
@@ -15,7 +20,7 @@
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 11
+ktap_set_plan 19
 
 V=${ODX_TEST_PREFIX}-zero
 DEV=/dev/mapper/$V
@@ -86,5 +91,73 @@ for feat in "" skip_zeroing; do
 	odx_result "$tag: and still do after remove and create" reused_ok
 	odx_rmvol $V
 done
+
+# --- zeroing a range ----------------------------------------------------------
+# 16 MiB virtual over 4 MiB of data (64 slabs of 64 KiB).
+odx_mkvol $V 16 4 128 || ktap_exit_fail_msg "cannot create the volume"
+wz=$(cat "$(odx_queue $V write_zeroes_max_bytes)")
+odx_diag "write_zeroes_max_bytes: $DATA $(cat /sys/class/block/$(basename "$(readlink -f "$DATA")")/queue/write_zeroes_max_bytes), the volume $wz"
+# the checks below need write-zeroes to reach the target: without it the
+# block layer writes zero pages, which keep slabs mapped anyway
+odx_result "write-zeroes: the volume has it (its data device does)" \
+	test "${wz:-0}" -gt 0
+head -c $((2 * MIB)) /dev/urandom > /tmp/odx-z
+dd if=/tmp/odx-z of=$DEV bs=64k count=16 oflag=direct status=none
+w0=$(data_written)
+fallocate -z -o 0 -l $MIB $DEV
+written=$(($(data_written) - w0))
+odx_result "fallocate -z over 16 mapped slabs: they stay mapped ($(odx_used_slabs $V) used, 16 before), read zeros, zeroed in place: 2048 sectors ($written)" \
+	all test "$(odx_used_slabs $V)" = 16 -- test "$written" = 2048 -- \
+	    odx_is_zero $DEV 0 $MIB
+# 8 mapped slabs and 9 unmapped ones, the first and last partly:
+# [1 MiB + 4 KiB, 2 MiB + 4 KiB) after [1 MiB, 1.5 MiB) was written
+dd if=/tmp/odx-z of=$DEV bs=64k count=8 seek=16 skip=16 oflag=direct \
+	status=none
+w0=$(data_written)
+fallocate -z -o $((MIB + 4096)) -l $MIB $DEV
+written=$(($(data_written) - w0))
+odx_result "fallocate -z over 8 mapped and 9 unmapped slabs, unaligned: all 17 mapped ($(odx_used_slabs $V) used, 33 wanted), each zeroed once: 1016 sectors in place + 9 new slabs of 128 ($written)" \
+	all test "$(odx_used_slabs $V)" = 33 -- test "$written" = 2168 -- \
+	    same_as /tmp/odx-z $MIB $DEV $MIB 4096 -- \
+	    odx_is_zero $DEV $((MIB + 4096)) $MIB
+dd if=/tmp/odx-z of=$DEV bs=64k count=16 oflag=direct status=none
+blkdiscard -z -o 0 -l $MIB $DEV
+odx_result "blkdiscard -z (BLKZEROOUT) over 16 mapped slabs: they stay mapped ($(odx_used_slabs $V) used, 33 wanted), read zeros" \
+	all test "$(odx_used_slabs $V)" = 33 -- odx_is_zero $DEV 0 $MIB
+fallocate -p -o 0 -l $MIB $DEV
+sync
+odx_result "fallocate -p (no NOUNMAP) over 16 mapped slabs: released ($(odx_used_slabs $V) used, 17 wanted), read zeros" \
+	all test "$(odx_used_slabs $V)" = 17 -- odx_is_zero $DEV 0 $MIB
+odx_rmvol $V
+
+# A data device without write-zeroes (dm-delay has none): the volume
+# shows none either. 16 MiB virtual over 1 MiB, all of it mapped.
+dd if=/dev/zero of="$META" bs=1M count=1 oflag=direct status=none
+echo "0 2048 delay $DATA 0 0" | dmsetup create $V-data ||
+	ktap_exit_fail_msg "cannot create the dm-delay data device"
+odx_loadvol $V 16 128 error_if_no_space ||
+	ktap_exit_fail_msg "cannot create the volume"
+odx_result "over a data device without write-zeroes the volume has none" \
+	test "$(cat "$(odx_queue $V write_zeroes_max_bytes)")" = 0
+dd if=/tmp/odx-z of=$DEV bs=64k count=16 oflag=direct status=none
+odx_token_tool /tmp || ktap_exit_fail_msg "cannot build odx_token"
+tok zero /tmp/odx-zero.tok
+tok write $DEV /tmp/odx-zero.tok 4096 $((16 * MIB - 8192)) 0
+odx_result "zero token over 16 MiB of a full 16-slab pool: written ($OUT), whole slabs unmapped ($(odx_used_slabs $V) used, 1 wanted), reads zeros" \
+	all expect "ok written $((16 * MIB - 8192)) result 0" -- \
+	    test "$(odx_used_slabs $V)" = 1 -- \
+	    same_as /tmp/odx-z 0 $DEV 0 4096 -- \
+	    odx_is_zero $DEV 4096 $((16 * MIB - 8192))
+dd if=/tmp/odx-z of=$DEV bs=64k count=16 oflag=direct status=none
+if fallocate -p -o 0 -l $MIB $DEV 2>/dev/null; then
+	odx_diag "fallocate -p: done"
+else
+	odx_diag "fallocate -p: refused (no write-zeroes)"
+fi
+blkdiscard -z -o 0 -l $MIB $DEV
+odx_result "blkdiscard -z over 16 mapped slabs (zero pages, no write-zeroes): they stay mapped ($(odx_used_slabs $V) used), read zeros" \
+	all test "$(odx_used_slabs $V)" = 16 -- odx_is_zero $DEV 0 $MIB
+odx_rmvol $V
+rm -f /tmp/odx-z /tmp/odx-zero.tok
 odx_check_result
 ktap_finished
