@@ -75,6 +75,7 @@ struct odx_zero_op {
 	struct bio *bio;
 	atomic_t pending;
 	int error;
+	int srcu_idx;			/* io_srcu, held from its lookups on */
 };
 
 struct odx_volume {
