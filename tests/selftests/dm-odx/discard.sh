@@ -3,10 +3,11 @@
 # Discards against I/O still in flight to the slabs they free: a freed
 # slab is neither handed out again nor discarded on the data device while
 # a bio that found it is in flight. The data device is a dm-delay device,
-# so that such a bio stays in flight for seconds, deterministically:
+# so that such a bio stays in flight for 8 s, deterministically:
 #  1. a discard that zeroes part of a slab (kcopyd, writes delayed) while
-#     a whole-slab trim frees the slab: the trim's commit must wait for
-#     the zeroing, or the late zero would land in the slab's next owner;
+#     a whole-slab discard and a flush free the slab: the commit must wait
+#     for the zeroing, or the late zero would land in the slab's next
+#     owner;
 #  2. a read of a slab that a token pins (reads delayed) while the slab
 #     is overwritten, the token released and the volume flushed: the
 #     commit must not discard the orphan on the data device before the
@@ -22,7 +23,7 @@ V=${ODX_TEST_PREFIX}-disc
 DEV=/dev/mapper/$V
 W=/tmp/odx-discard
 SLAB=65536
-DELAY=5000		# ms
+DELAY=8000		# ms
 rm -rf $W
 mkdir -p $W
 odx_cleanup
@@ -42,6 +43,12 @@ mkvol() {
 	odx_loadvol $V 64 128 "$@"
 }
 
+# free_slabs: $V's allocatable slabs (odxctl info)
+free_slabs() {
+	"$ODXCTL" info --json $DEV |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["free_slabs"])'
+}
+
 # fsync DEV: a flush of DEV (a commit of the volume)
 fsync_dev() {
 	python3 -c 'import os, sys
@@ -50,21 +57,40 @@ os.fsync(fd)' "$1"
 }
 
 # --- 1: a partial zero in flight, the slab freed by a trim -----------------
-mkvol 0 $DELAY 2 no_discard_passdown skip_zeroing ||
+# The partial discard goes through a dm-linear device over the volume:
+# BLKDISCARD holds its device's invalidate lock until it completes, and
+# a discard through the volume itself would wait for it there.
+mkvol 0 $DELAY no_discard_passdown skip_zeroing &&
+	echo "0 131072 linear $DEV 0" | dmsetup create $V-top ||
 	ktap_exit_fail_msg "cannot create the volume"
 dd if=/dev/urandom of=$DEV bs=$SLAB seek=5 count=1 oflag=direct status=none
-blkdiscard -o $((5 * SLAB + 4096)) -l 4096 $DEV &
+f0=$(free_slabs)
+blkdiscard -o $((5 * SLAB + 4096)) -l 4096 /dev/mapper/$V-top &
 zpid=$!
 odx_waits_in_kernel $zpid || odx_diag "the partial discard did not wait"
-"$ODXCTL" trim $DEV $((5 * SLAB)):$SLAB > $W/trim.out 2>&1
+# the whole slab discarded (-f: the linear device holds $DEV) and a flush:
+# this commit, or the periodic one a second later, frees slab 5; until
+# the zero has landed, it must not be allocatable
+blkdiscard -f -o $((5 * SLAB)) -l $SLAB $DEV && fsync_dev $DEV
 trc=$?
+sleep 2
+f1=$(free_slabs)
 zeroing=done
-odx_bio_waiting $zpid && zeroing="still in flight"
+odx_bio_waiting $zpid && zeroing="in flight"
 wait $zpid
 zrc=$?
-odx_diag "trim of slab 5: exit $trc; the partial discard's zeroing then: $zeroing (exit $zrc)"
-odx_result "a trim that frees a slab returns only after a partial zero to it has landed" \
-	test $trc = 0 -a $zrc = 0 -a "$zeroing" = done
+# and once it has, the slab is released (by the next commit)
+f2=
+for _ in $(seq 20); do
+	f2=$(free_slabs)
+	[ "$f2" = $((f0 + 1)) ] && break
+	sleep 0.5
+done
+odx_diag "free slabs: $f0 before, $f1 with the zeroing $zeroing, then $f2; discard and flush exit $trc, partial discard exit $zrc"
+odx_result "a freed slab is not allocatable while a partial zero to it is in flight" \
+	test $trc = 0 -a $zrc = 0 -a "$f2" = $((f0 + 1)) -a \
+	\( "$zeroing" = done -o "$f1" = "$f0" \)
+dmsetup remove $V-top
 odx_rmvol $V
 
 # --- 2: a read of a pinned slab in flight, the orphan freed -------------------
