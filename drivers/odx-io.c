@@ -687,6 +687,11 @@ static struct odx_zero_op *odx_zero_op_new(struct odx_volume *vol,
 	op->error = 0;
 	op->again = false;
 	atomic_set(&op->pending, 1);
+	/*
+	 * The partial slabs are zeroed where the lookups find them: until
+	 * the zeroing ends, a whole-slab discard or a remap that frees one
+	 * must not let it be reused (the commit's grace period waits).
+	 */
 	op->srcu_idx = odx_hold_io(vol);
 	return op;
 }
@@ -903,17 +908,10 @@ void odx_io_unpin(struct odx_volume *vol, u32 pslab)
 
 /* --- commits ---------------------------------------------------------------- */
 
-struct odx_passdown {
-	struct odx_volume *vol;
-	unsigned int runs;
-};
-
 static void odx_passdown_run(void *context, u32 first, u32 count)
 {
-	struct odx_passdown *pd = context;
-	struct odx_volume *vol = pd->vol;
+	struct odx_volume *vol = context;
 
-	pd->runs++;
 	if (odx_feature(&vol->features, ODX_FEAT_NO_DISCARD_PASSDOWN) ||
 	    !bdev_max_discard_sectors(vol->data_dev->bdev))
 		return;
@@ -929,7 +927,6 @@ static void odx_passdown_run(void *context, u32 first, u32 count)
  */
 static int odx_commit(struct odx_volume *vol)
 {
-	struct odx_passdown pd = { .vol = vol };
 	struct bio_list retry;
 	int r;
 
@@ -946,10 +943,15 @@ static int odx_commit(struct odx_volume *vol)
 	}
 	WRITE_ONCE(vol->uncommitted, false);
 
-	odx_md_freed_runs(vol->md, odx_passdown_run, &pd);
-	if (!pd.runs)
+	if (!odx_md_has_freed(vol->md))
 		return 0;
+	/*
+	 * No bio that looked up a freed slab (a read of a pinned orphan, a
+	 * partial zero) is still in flight once the grace period ends: only
+	 * then may the slab be discarded below and handed out again.
+	 */
 	synchronize_srcu(&vol->io_srcu);
+	odx_md_freed_runs(vol->md, odx_passdown_run, vol);
 	odx_md_release_freed(vol->md);
 
 	/* writes waiting for space may fit now */

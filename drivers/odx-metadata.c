@@ -1810,6 +1810,16 @@ int odx_md_commit(struct odx_metadata *md)
 	return r;
 }
 
+bool odx_md_has_freed(struct odx_metadata *md)
+{
+	bool r;
+
+	mutex_lock(&md->lock);
+	r = md->core.nr_cfreed != 0;
+	mutex_unlock(&md->lock);
+	return r;
+}
+
 void odx_md_freed_runs(struct odx_metadata *md,
 			      void (*fn)(void *ctx, u32 first, u32 count),
 			      void *ctx)

@@ -159,11 +159,13 @@ bool odx_md_dirty(struct odx_metadata *md);
 int odx_md_commit(struct odx_metadata *md);
 
 /*
- * Slabs freed by committed transactions and not released yet: calls
- * @fn for each run of adjacent slabs, with the metadata lock held (@fn
- * must not call back into odx_md_*()), then odx_md_release_freed()
- * makes them all allocatable.
+ * Slabs freed by committed transactions and not released yet: whether
+ * there are any; calls @fn for each run of adjacent slabs, with the
+ * metadata lock held (@fn must not call back into odx_md_*()); then
+ * odx_md_release_freed() makes them all allocatable. Only a commit adds
+ * to them.
  */
+bool odx_md_has_freed(struct odx_metadata *md);
 void odx_md_freed_runs(struct odx_metadata *md,
 		       void (*fn)(void *ctx, u32 first, u32 count), void *ctx);
 void odx_md_release_freed(struct odx_metadata *md);

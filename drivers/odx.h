@@ -79,7 +79,7 @@ struct odx_zero_op {
 	struct bio *bio;
 	atomic_t pending;
 	int error;
-	int srcu_idx;
+	int srcu_idx;			/* io_srcu, held from its lookups on */
 	bool again;
 };
 

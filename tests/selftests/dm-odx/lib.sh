@@ -306,6 +306,33 @@ odx_ioctl_tool() {
 		-o "$ODX_IOCTL" "$ksft_dir/odx_ioctl.c"
 }
 
+# odx_waits_in_kernel PID [SECONDS]: wait (60 s by default) until PID
+# sleeps uninterruptibly (state D: waiting for I/O or a page); fails if
+# it never does or has ended
+odx_waits_in_kernel() {
+	local i state=
+
+	for ((i = 0; i < 2 * ${2:-60}; i++)); do
+		read -r _ _ state _ < "/proc/$1/stat" 2>/dev/null || return 1
+		[ "$state" = D ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# odx_bio_waiting PID: PID is still asleep where a task waits for its
+# bio (/proc/PID/wchan, which has no newline: read returns 1)
+odx_bio_waiting() {
+	local w=
+
+	read -r w < "/proc/$1/wchan" 2>/dev/null
+	case $w in
+	submit_bio_wait|blk_io_schedule)
+		return 0 ;;
+	esac
+	return 1
+}
+
 # --- offload tokens -------------------------------------------------------------
 
 # odx_token_tool DIR: $ODX_TOKEN, the odx_token helper: installed next to
