@@ -107,12 +107,8 @@ dmsetup suspend $SLOW
 "$ODX_IOCTL" $DEV --bitmap-into-mapping /dev/mapper/$SLOW > $W/blocked 2>&1 &
 bpid=$!
 # until it waits in the kernel (D: the page read, killable), at most 60 s
-state=
-for _ in $(seq 120); do
-	read -r _ _ state _ < /proc/$bpid/stat 2>/dev/null
-	[ "$state" = D ] && grep -q waiting $W/blocked && break
-	sleep 0.5
-done
+state=D
+odx_waits_in_kernel $bpid || state="not waiting"
 odx_diag "the query: state $state, wchan $(cat /proc/$bpid/wchan 2>/dev/null)"
 dmsetup suspend $V2 &
 s2pid=$!
