@@ -21,6 +21,18 @@
  * A bio that was remapped to a data slab holds io_srcu until it completes;
  * slabs freed by a commit are released for reuse only after a grace
  * period, so no bio that looked up the old mapping can still reach them.
+ *
+ * Change-vulnerable tokens are fenced the same way. Whatever changes the
+ * data of a range (a write sent to its slab, a whole-slab write's mapping
+ * inserted, a discard's unmapping and zeroing, a remap by the copy
+ * engine) first revokes the change-vulnerable tokens over the range, and
+ * holds io_srcu from before that check until the change is complete; a
+ * new token is live before its maker waits for an io_srcu grace period
+ * (odx_copy_populate()). So a change either is complete when the token is
+ * handed out (the token's data includes it) or saw the token and revoked
+ * it. The check is made where the change is made, not once in map(): a
+ * write that waits in the worker (for a slab, for space, for a commit)
+ * holds no io_srcu meanwhile, and is checked again when it goes on.
  */
 #include <linux/dm-io.h>
 #include <linux/dm-kcopyd.h>
@@ -133,6 +145,25 @@ void odx_io_set_failed(struct odx_volume *vol, const char *why)
 }
 
 /*
+ * A change to [@start, @start + @len) of the volume (bytes) revokes the
+ * change-vulnerable tokens whose ranges it overlaps (nothing to do, at
+ * the cost of one read, while there are none). The caller holds io_srcu
+ * from before this until the change is complete: see the top of the
+ * file. Point-in-time tokens are the copy engine's business: their slabs
+ * are pinned.
+ */
+static void odx_tokens_change(struct odx_volume *vol, u64 start, u64 len)
+{
+	odx_token_invalidate_range(&vol->tokens, start, len);
+}
+
+static void odx_tokens_write(struct odx_volume *vol, struct bio *bio)
+{
+	odx_tokens_change(vol, (u64)odx_vsector(vol, bio) << SECTOR_SHIFT,
+			  bio->bi_iter.bi_size);
+}
+
+/*
  * Look @bio's slab up and send it to the data device. Returns false, and
  * leaves the bio alone, if the slab is not mapped, or if the bio writes
  * and the slab must be copied first (shared, or pinned by a token).
@@ -141,6 +172,9 @@ void odx_io_set_failed(struct odx_volume *vol, const char *why)
  * shared or pinned: whatever makes a slab so (a copy by remapping, a
  * point-in-time token) waits for an io_srcu grace period before it goes
  * on, and this bio holds io_srcu from before its test to its completion.
+ * A write revokes change-vulnerable tokens here, under io_srcu, every
+ * time it is looked up: in map() (early, even if it then waits) and
+ * again when the worker sends it on.
  */
 static bool odx_remap(struct odx_volume *vol, struct bio *bio, u64 vslab)
 {
@@ -149,6 +183,8 @@ static bool odx_remap(struct odx_volume *vol, struct bio *bio, u64 vslab)
 	u32 pslab;
 
 	ob->srcu_idx = odx_hold_io(vol);
+	if (op_is_write(bio_op(bio)))
+		odx_tokens_write(vol, bio);
 	pslab = odx_md_lookup(vol->md, vslab);
 	if (pslab == ODX_MD_UNMAPPED ||
 	    (op_is_write(bio_op(bio)) && odx_md_must_copy(vol->md, pslab))) {
@@ -172,19 +208,6 @@ static void odx_unremap(struct odx_volume *vol, struct bio *bio)
 
 	bio->bi_iter.bi_sector = ob->sector;
 	odx_drop_io(vol, ob);
-}
-
-/*
- * A write, discard or write-zeroes revokes the change-vulnerable tokens
- * whose ranges it overlaps, before it changes anything (nothing to do,
- * at the cost of one read, while there are none). Point-in-time tokens
- * are the copy engine's business: their slabs are pinned.
- */
-static void odx_tokens_write(struct odx_volume *vol, struct bio *bio)
-{
-	odx_token_invalidate_range(&vol->tokens,
-				   (u64)odx_vsector(vol, bio) << SECTOR_SHIFT,
-				   bio->bi_iter.bi_size);
 }
 
 int odx_map(struct dm_target *ti, struct bio *bio)
@@ -213,13 +236,12 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 	case REQ_OP_WRITE:
 		if (odx_writes_refused(vol))
 			return DM_MAPIO_KILL;
-		odx_tokens_write(vol, bio);
 		break;
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
 		if (odx_writes_refused(vol))
 			return DM_MAPIO_KILL;
-		odx_tokens_write(vol, bio);
+		/* its tokens are revoked where it changes the map */
 		odx_defer(vol, &vol->discards, bio);
 		return DM_MAPIO_SUBMITTED;
 #ifdef ODX_REQ_OP_COPY
@@ -605,23 +627,34 @@ static void odx_finish_allocs(struct odx_volume *vol, struct list_head *done,
 			      struct bio_list *need_commit)
 {
 	struct odx_alloc *a, *tmp;
+	u64 slab_bytes = (u64)vol->geo.slab_sectors << SECTOR_SHIFT;
 	struct bio_list bios;
 	struct bio *bio;
 	bool stale;
 	u32 freed;
-	int r;
+	int r, idx;
 
 	list_for_each_entry_safe(a, tmp, done, done) {
 		r = a->error;
 		stale = !r && a->copy_from != ODX_MD_UNMAPPED && !a->written &&
 			odx_md_lookup(vol->md, a->vslab) != a->copy_from;
 		if (!r && !stale) {
+			/*
+			 * A whole-slab write's data becomes the slab's here,
+			 * with the mapping: its tokens are revoked now (it
+			 * may have waited since map()), as for any change.
+			 */
+			idx = srcu_read_lock(&vol->io_srcu);
+			if (a->written)
+				odx_tokens_change(vol, a->vslab * slab_bytes,
+						  slab_bytes);
 			odx_mark_uncommitted(vol);
 			if (a->copy_from == ODX_MD_UNMAPPED)
 				r = odx_md_insert(vol->md, a->vslab, a->pslab);
 			else
 				r = odx_md_remap(vol->md, a->vslab, a->pslab,
 						 true, &freed);
+			srcu_read_unlock(&vol->io_srcu, idx);
 			if (r)
 				odx_io_set_failed(vol, "cannot insert a mapping");
 		}
@@ -660,8 +693,13 @@ static void odx_finish_allocs(struct odx_volume *vol, struct list_head *done,
 
 static void odx_zero_op_put(struct odx_zero_op *op)
 {
+	struct odx_volume *vol = op->vol;
+
 	if (!atomic_dec_and_test(&op->pending))
 		return;
+	/* the change is complete: see odx_process_discard() */
+	__acquire(&vol->io_srcu);
+	srcu_up_read(&vol->io_srcu, op->srcu_idx);
 	op->bio->bi_status = op->error ? BLK_STS_IOERR : BLK_STS_OK;
 	bio_endio(op->bio);
 	kmem_cache_free(odx_zero_op_cache, op);
@@ -741,6 +779,14 @@ static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
 	op->bio = bio;
 	op->error = 0;
 	atomic_set(&op->pending, 1);
+	/*
+	 * The discard changes the range from here until its last partial
+	 * zeroing completes: it revokes the tokens over the range now, it
+	 * may have waited since map(), and holds io_srcu until then (a new
+	 * change-vulnerable token waits for that; see the top of the file).
+	 */
+	op->srcu_idx = odx_hold_io(vol);
+	odx_tokens_write(vol, bio);
 
 	for (s = sp.first_slab; s < sp.first_slab + sp.nr_slabs; s++) {
 		if (odx_md_lookup(vol->md, s) == ODX_MD_UNMAPPED)

@@ -68,13 +68,14 @@ struct odx_alloc {
 /*
  * A discard or write-zeroes bio in progress: whole slabs are unmapped by
  * the worker, partial slabs zeroed by kcopyd; the bio completes when the
- * last piece does.
+ * last piece does, and holds io_srcu until then.
  */
 struct odx_zero_op {
 	struct odx_volume *vol;
 	struct bio *bio;
 	atomic_t pending;
 	int error;
+	int srcu_idx;			/* io_srcu, held until it completes */
 };
 
 struct odx_volume {
