@@ -15,7 +15,14 @@
  * token's ranges revokes it (odx-io.c). A copy reads the source's current
  * slabs and checks the token is still live after each piece: a write
  * that raced with the piece revoked it by then, and the copy fails with
- * the token's errno.
+ * the token's errno. The token is fenced against changes already under
+ * way when it is made: each change revokes the tokens over its range
+ * where it is made, inside an io_srcu read section that lasts until it
+ * is complete, and the offload read waits for an io_srcu grace period
+ * once its token is live. A change complete by then is in the token's
+ * data; any other saw the token and revoked it, however long it waited
+ * (for a slab, for space) after map(). So the offload read waits for
+ * I/O in flight to the data device, never for space.
  *
  * Remapping. A whole destination slab whose source is a whole slab of
  * the same volume is copied by pointing the destination at the source
@@ -159,6 +166,11 @@ int odx_copy_populate(struct odx_volume *vol, u32 type, u32 *lifetime,
 	*lifetime = be32_to_cpu(tok->lifetime);
 	if (type != ODX_TOKEN_PIT) {
 		odx_token_put(data);
+		/*
+		 * The fence (see the top of the file): a change that looked
+		 * for tokens before this one was live is complete after this.
+		 */
+		synchronize_srcu(&vol->io_srcu);
 		return 0;
 	}
 
@@ -375,8 +387,9 @@ static void odx_remap_fn(struct odx_volume *vol, struct odx_wop *wop)
 {
 	struct odx_remap_wop *rw = container_of(wop, struct odx_remap_wop,
 						wop);
+	unsigned int shift = odx_copy_shift(vol);
 	u32 i, pinned = 0, freed, p;
-	int r = 0;
+	int r = 0, idx;
 
 	if (rw->pin_src) {
 		/* pin the source for the length of the remap, as a token would */
@@ -392,6 +405,16 @@ static void odx_remap_fn(struct odx_volume *vol, struct odx_wop *wop)
 		if (rw->x)
 			r = odx_copy_token_live(rw->x);
 	}
+	/*
+	 * The destination changes without a write: its change-vulnerable
+	 * tokens are revoked as a write's are, here where it changes, under
+	 * io_srcu until the remaps are in (the fence: see the top of the
+	 * file).
+	 */
+	idx = srcu_read_lock(&vol->io_srcu);
+	if (!r)
+		odx_token_invalidate_range(&vol->tokens, rw->dst << shift,
+					   (u64)rw->nr << shift);
 	for (i = 0; !r && i < rw->nr; i++) {
 		if (odx_io_busy_slab(vol, rw->dst + i)) {
 			rw->stop = -EBUSY;
@@ -413,6 +436,7 @@ static void odx_remap_fn(struct odx_volume *vol, struct odx_wop *wop)
 		else
 			rw->done++;
 	}
+	srcu_read_unlock(&vol->io_srcu, idx);
 	rw->error = r;
 	/* writes on their way to the old slabs finish before the copy */
 	if (rw->done)
@@ -450,8 +474,6 @@ static int odx_copy_remap(struct odx_xfer *x, const struct odx_src *src,
 			return -ENOMEM;
 		rw.pslab = scratch;
 	}
-	/* the destination changes without a write: revoke as a write does */
-	odx_token_invalidate_range(&x->dvol->tokens, dst, (u64)nr << shift);
 	rw.wop.fn = odx_remap_fn;
 	odx_io_run(x->svol, &rw.wop);
 	kvfree(scratch);
@@ -474,9 +496,6 @@ int odx_copy_remap_slabs(struct odx_volume *vol, u64 dst, u64 src, u32 nr,
 	rw.pslab = kvmalloc_array(rw.nr, sizeof(u32), GFP_NOIO);
 	if (!rw.pslab)
 		return -ENOMEM;
-	odx_token_invalidate_range(&vol->tokens,
-				   dst << odx_copy_shift(vol),
-				   (u64)rw.nr << odx_copy_shift(vol));
 	rw.wop.fn = odx_remap_fn;
 	odx_io_run(vol, &rw.wop);
 	kvfree(rw.pslab);
@@ -500,10 +519,19 @@ static void odx_unmap_fn(struct odx_volume *vol, struct odx_wop *wop)
 {
 	struct odx_unmap_wop *uw = container_of(wop, struct odx_unmap_wop,
 						wop);
+	unsigned int shift = odx_copy_shift(vol);
 	u64 vslab;
 	u32 freed;
-	int r = 0;
+	int r = 0, idx;
 
+	/*
+	 * The range changes without a write: its change-vulnerable tokens
+	 * are revoked as a write's are, here, under io_srcu until the
+	 * mappings are gone (the fence: see the top of the file).
+	 */
+	idx = srcu_read_lock(&vol->io_srcu);
+	odx_token_invalidate_range(&vol->tokens, uw->first << shift,
+				   (u64)uw->nr << shift);
 	for (; uw->done < uw->nr; uw->done++) {
 		vslab = uw->first + uw->done;
 		/* being filled: zeroed through the write path, after it */
@@ -519,6 +547,7 @@ static void odx_unmap_fn(struct odx_volume *vol, struct odx_wop *wop)
 			break;
 		}
 	}
+	srcu_read_unlock(&vol->io_srcu, idx);
 	uw->error = r;
 }
 
@@ -561,8 +590,6 @@ static int odx_zero_piece(struct odx_xfer *x, u64 dst, u64 left,
 	}
 	uw.first = dst >> shift;
 	uw.nr = min_t(u64, left >> shift, ODX_COPY_REMAP_BATCH);
-	/* the range changes without a write: revoke as a write does */
-	odx_token_invalidate_range(&vol->tokens, dst, (u64)uw.nr << shift);
 	odx_io_run(vol, &uw.wop);
 	if (uw.error)
 		return uw.error;

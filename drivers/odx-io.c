@@ -26,6 +26,18 @@
  * A bio that was remapped to a data slab holds io_srcu until it completes;
  * slabs freed by a commit are released for reuse only after a grace
  * period, so no bio that looked up the old mapping can still reach them.
+ *
+ * Change-vulnerable tokens are fenced the same way. Whatever changes the
+ * data of a range (a write sent to its slab, a whole-slab write's mapping
+ * inserted, a discard's unmapping and zeroing, a remap by the copy
+ * engine) first revokes the change-vulnerable tokens over the range, and
+ * holds io_srcu from before that check until the change is complete; a
+ * new token is live before its maker waits for an io_srcu grace period
+ * (odx_copy_populate()). So a change either is complete when the token is
+ * handed out (the token's data includes it) or saw the token and revoked
+ * it. The check is made where the change is made, not once in map(): a
+ * write that waits in the worker (for a slab, for space, for a commit)
+ * holds no io_srcu meanwhile, and is checked again when it goes on.
  */
 #include <linux/dm-io.h>
 #include <linux/dm-kcopyd.h>
@@ -138,6 +150,25 @@ void odx_io_set_failed(struct odx_volume *vol, const char *why)
 }
 
 /*
+ * A change to [@start, @start + @len) of the volume (bytes) revokes the
+ * change-vulnerable tokens whose ranges it overlaps (nothing to do, at
+ * the cost of one read, while there are none). The caller holds io_srcu
+ * from before this until the change is complete: see the top of the
+ * file. Point-in-time tokens are the copy engine's business: their slabs
+ * are pinned.
+ */
+static void odx_tokens_change(struct odx_volume *vol, u64 start, u64 len)
+{
+	odx_token_invalidate_range(&vol->tokens, start, len);
+}
+
+static void odx_tokens_write(struct odx_volume *vol, struct bio *bio)
+{
+	odx_tokens_change(vol, (u64)odx_vsector(vol, bio) << SECTOR_SHIFT,
+			  bio->bi_iter.bi_size);
+}
+
+/*
  * Look @bio's slab up and send it to the data device. Returns false, and
  * leaves the bio alone, if the slab is not mapped, or if the bio writes
  * and the slab must be copied first (shared, or pinned by a token).
@@ -146,6 +177,9 @@ void odx_io_set_failed(struct odx_volume *vol, const char *why)
  * shared or pinned: whatever makes a slab so (a copy by remapping, a
  * point-in-time token) waits for an io_srcu grace period before it goes
  * on, and this bio holds io_srcu from before its test to its completion.
+ * A write revokes change-vulnerable tokens here, under io_srcu, every
+ * time it is looked up: in map() (early, even if it then waits) and
+ * again when the worker sends it on.
  */
 static bool odx_remap(struct odx_volume *vol, struct bio *bio, u64 vslab)
 {
@@ -154,6 +188,8 @@ static bool odx_remap(struct odx_volume *vol, struct bio *bio, u64 vslab)
 	u32 pslab;
 
 	ob->srcu_idx = odx_hold_io(vol);
+	if (op_is_write(bio_op(bio)))
+		odx_tokens_write(vol, bio);
 	pslab = odx_md_lookup(vol->md, vslab);
 	if (pslab == ODX_MD_UNMAPPED ||
 	    (op_is_write(bio_op(bio)) && odx_md_must_copy(vol->md, pslab))) {
@@ -177,19 +213,6 @@ static void odx_unremap(struct odx_volume *vol, struct bio *bio)
 
 	bio->bi_iter.bi_sector = ob->sector;
 	odx_drop_io(vol, ob);
-}
-
-/*
- * A write, discard or write-zeroes revokes the change-vulnerable tokens
- * whose ranges it overlaps, before it changes anything (nothing to do,
- * at the cost of one read, while there are none). Point-in-time tokens
- * are the copy engine's business: their slabs are pinned.
- */
-static void odx_tokens_write(struct odx_volume *vol, struct bio *bio)
-{
-	odx_token_invalidate_range(&vol->tokens,
-				   (u64)odx_vsector(vol, bio) << SECTOR_SHIFT,
-				   bio->bi_iter.bi_size);
 }
 
 int odx_map(struct dm_target *ti, struct bio *bio)
@@ -218,13 +241,12 @@ int odx_map(struct dm_target *ti, struct bio *bio)
 	case REQ_OP_WRITE:
 		if (odx_writes_refused(vol))
 			return DM_MAPIO_KILL;
-		odx_tokens_write(vol, bio);
 		break;
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
 		if (odx_writes_refused(vol))
 			return DM_MAPIO_KILL;
-		odx_tokens_write(vol, bio);
+		/* its tokens are revoked where it changes the map */
 		ob->zero_next = odx_vsector(vol, bio);
 		ob->zero_fresh = U64_MAX;
 		odx_defer(vol, &vol->discards, bio);
@@ -620,23 +642,34 @@ static void odx_finish_allocs(struct odx_volume *vol, struct list_head *done,
 			      struct bio_list *need_commit)
 {
 	struct odx_alloc *a, *tmp;
+	u64 slab_bytes = (u64)vol->geo.slab_sectors << SECTOR_SHIFT;
 	struct bio_list bios;
 	struct bio *bio;
 	bool stale;
 	u32 freed;
-	int r;
+	int r, idx;
 
 	list_for_each_entry_safe(a, tmp, done, done) {
 		r = a->error;
 		stale = !r && a->copy_from != ODX_MD_UNMAPPED && !a->written &&
 			odx_md_lookup(vol->md, a->vslab) != a->copy_from;
 		if (!r && !stale) {
+			/*
+			 * A whole-slab write's data becomes the slab's here,
+			 * with the mapping: its tokens are revoked now (it
+			 * may have waited since map()), as for any change.
+			 */
+			idx = srcu_read_lock(&vol->io_srcu);
+			if (a->written)
+				odx_tokens_change(vol, a->vslab * slab_bytes,
+						  slab_bytes);
 			odx_mark_uncommitted(vol);
 			if (a->copy_from == ODX_MD_UNMAPPED)
 				r = odx_md_insert(vol->md, a->vslab, a->pslab);
 			else
 				r = odx_md_remap(vol->md, a->vslab, a->pslab,
 						 true, &freed);
+			srcu_read_unlock(&vol->io_srcu, idx);
 			if (r)
 				odx_io_set_failed(vol, "cannot insert a mapping");
 		}
@@ -812,6 +845,8 @@ static void odx_process_provision(struct odx_volume *vol, struct bio *bio)
 		odx_bio_fail(bio, BLK_STS_RESOURCE);
 		return;
 	}
+	/* each pass changes the range: as a discard (odx_process_discard()) */
+	odx_tokens_write(vol, bio);
 	for (; s < end; s += len) {
 		vslab = odx_slab_of(&vol->geo, s);
 		len = min(end, odx_slab_start(&vol->geo, vslab + 1)) - s;
@@ -861,6 +896,13 @@ static void odx_process_discard(struct odx_volume *vol, struct bio *bio)
 		odx_bio_fail(bio, BLK_STS_RESOURCE);
 		return;
 	}
+	/*
+	 * The discard changes the range from here until its last partial
+	 * zeroing completes: it revokes the tokens over the range now (it
+	 * may have waited since map()), holding io_srcu until then (a new
+	 * change-vulnerable token waits for that; see the top of the file).
+	 */
+	odx_tokens_write(vol, bio);
 
 	for (s = sp.first_slab; s < sp.first_slab + sp.nr_slabs; s++) {
 		if (odx_md_lookup(vol->md, s) == ODX_MD_UNMAPPED)

@@ -72,7 +72,7 @@ struct odx_alloc {
  * ends when its last piece does; then the bio completes, or with @again
  * the worker takes it up again where the pass stopped. io_srcu is held
  * meanwhile: no slab the pieces zero is reused by another owner before
- * they land.
+ * they land, and a new change-vulnerable token waits for them (odx-io.c).
  */
 struct odx_zero_op {
 	struct odx_volume *vol;

@@ -3,13 +3,15 @@
 # Running out of data space: with error_if_no_space a write that needs a
 # slab fails with ENOSPC at once while allocated slabs stay writable;
 # without it the write waits, and growing the data device resumes it.
-# Crossing the low water mark raises one device-mapper event.
+# Crossing the low water mark raises one device-mapper event. A
+# change-vulnerable token made while writes into its ranges wait for
+# space is revoked when they complete.
 
 . "$(dirname "$0")/lib.sh"
 
 ktap_print_header
 odx_require_root
-ktap_set_plan 20
+ktap_set_plan 24
 
 V=${ODX_TEST_PREFIX}-ns
 DEV=/dev/mapper/$V
@@ -237,8 +239,85 @@ odx_diag "suspend: $susp_s s; write: $(tr '\n' ' ' < $R/write)"
 odx_result "no_space_timeout 6 s, 8 s suspended: the write is not failed, it completes after the reload and reads back" \
 	test "$susp_s" != hung -a "$(cat $R/write)" = "rc 0" -a \
 	"$(odx_readsum $DEV 64k 100 1)" = "$(md5sum < $R/data | cut -d' ' -f1)"
-echo "$ns_old" > $NST
 rm -rf $R
+odx_rmvol $V
+
+# A change-vulnerable token made while a write into its ranges waits for
+# space (past map(), where a write revokes such tokens) is revoked when
+# that write goes on, whatever path it takes: a 4 KiB write into an
+# unmapped slab (it waits for a zeroed slab), a whole-slab write
+# (skip_zeroing: it fills its new slab itself) and a trim of part of a
+# shared slab (it waits for a copy of its own). Slabs are freed, the
+# three complete, and an offload write with each token must fail (token
+# revoked) and leave its destination, mapped slabs 10-12, as it was.
+# (Before the fix the tokens stayed valid and the copies took the new
+# data: a copy silently included a write made after its token.)
+F=/tmp/odx-ns-fence
+rm -rf $F; mkdir -p $F
+odx_token_tool $F || ktap_exit_fail_msg "cannot build odx_token"
+echo 60 > $NST
+odx_mkvol $V 64 4 128 skip_zeroing || ktap_exit_fail_msg "cannot create the volume"
+dd if=/dev/urandom of=$DEV bs=64k count=64 oflag=direct status=none
+"$ODXCTL" copy --quiet $DEV 0 $((120 * 65536)) 65536
+head -c 65536 /dev/urandom > $F/data
+dst_sum=$(odx_readsum $DEV 64k 10 3)
+dd if=$F/data of=$DEV bs=4k seek=$((101 * 16)) count=1 oflag=direct \
+	status=none &
+w4k=$!
+dd if=$F/data of=$DEV bs=64k seek=100 count=1 oflag=direct status=none &
+w64k=$!
+"$ODXCTL" trim $DEV 4096:4096 >/dev/null &
+wtrim=$!
+# all three asleep in the block layer, their bios past map()
+fence_waiting() {
+	local pid where
+	for pid in $w4k $w64k $wtrim; do
+		where=
+		read -r where 2>/dev/null < /proc/$pid/wchan
+		case $where in
+		submit_bio_wait | blk_io_schedule) ;;
+		*) return 1 ;;
+		esac
+	done
+}
+seen=no
+for _ in $(seq 300); do fence_waiting && { seen=yes; break; }; sleep 0.1; done
+mode=$(odx_field $V 5)
+tok read $DEV $F/t4k cv 0 $((101 * 65536)):4096
+made=${OUT%% *}
+tok read $DEV $F/t64k cv 0 $((100 * 65536)):65536
+made="$made ${OUT%% *}"
+tok read $DEV $F/ttrim cv 0 4096:4096
+made="$made ${OUT%% *}"
+odx_result "three change-vulnerable tokens made while a write, a whole-slab write and a trim into their ranges wait for space (waiting: $seen, $mode; made: $made)" \
+	test "$seen $mode $made" = "yes out_of_data_space ok ok ok"
+# through a dm-linear over the volume: the waiting trim holds the volume's
+# invalidate lock, as BLKDISCARD does, and a blkdiscard of the volume
+# itself would wait for it; the periodic commit then releases the slabs
+echo "0 131072 linear $DEV 0" | dmsetup create $V-top
+blkdiscard -o $((50 * 65536)) -l $((4 * 65536)) /dev/mapper/$V-top
+dmsetup remove --retry $V-top
+wait $w4k; rc="$?"
+wait $w64k; rc="$rc $?"
+wait $wtrim; rc="$rc $?"
+odx_result "slabs freed: the three complete (exit $rc) and read back" \
+	all test "$rc" = "0 0 0" -- \
+	same_as $F/data 0 $DEV $((101 * 65536)) 4096 -- \
+	same_as $F/data 0 $DEV $((100 * 65536)) 65536 -- \
+	odx_is_zero $DEV 4096 4096
+tok write $DEV $F/t4k $((11 * 65536)) 4096 0
+got=$OUT
+tok write $DEV $F/t64k $((10 * 65536)) 65536 0
+got="$got, $OUT"
+tok write $DEV $F/ttrim $((12 * 65536 + 4096)) 4096 0
+got="$got, $OUT"
+r="EKEYREVOKED written 0 result 1"
+odx_result "each token was revoked by the write it was made over ($got)" \
+	test "$got" = "$r, $r, $r"
+odx_result "and the offload writes left their destinations unchanged" \
+	test "$(odx_readsum $DEV 64k 10 3)" = "$dst_sum"
+echo "$ns_old" > $NST
+rm -rf $F
 odx_rmvol $V
 
 # no_space_timeout counts from a write's first wait: a commit that frees
