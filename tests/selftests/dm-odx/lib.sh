@@ -295,16 +295,6 @@ odx_linear() {
 	echo "0 $(($4 * 2048)) linear $2 $(($3 * 2048))" | dmsetup create "$1"
 }
 
-# odx_ioctl_tool DIR: $ODX_IOCTL, the odx_ioctl helper (requests to the
-# control device): installed next to the scripts by the kselftest
-# Makefile; in the repository, built in DIR
-odx_ioctl_tool() {
-	ODX_IOCTL=${ODX_IOCTL:-$ksft_dir/odx_ioctl}
-	[ -x "$ODX_IOCTL" ] && return 0
-	ODX_IOCTL=$1/odx_ioctl
-	cc -O2 -Wall -D_GNU_SOURCE -I"$ksft_dir/../../../include/uapi" \
-		-o "$ODX_IOCTL" "$ksft_dir/odx_ioctl.c"
-}
 
 # odx_waits_in_kernel PID [SECONDS]: wait (60 s by default) until PID
 # sleeps uninterruptibly (state D: waiting for I/O or a page); fails if
@@ -333,17 +323,29 @@ odx_bio_waiting() {
 	return 1
 }
 
+# odx_tool VAR NAME DIR: $VAR, the helper program NAME (odx_ioctl:
+# requests to the control device; odx_token: the offload requests;
+# odx_cfr: copy_file_range()), unless VAR names one already: installed
+# next to the scripts by the kselftest Makefile; in the repository, built
+# in DIR from NAME.c
+odx_tool() {
+	local path=${!1:-$ksft_dir/$2}
+
+	if [ ! -x "$path" ]; then
+		path=$3/$2
+		cc -O2 -Wall -D_GNU_SOURCE \
+			-I"$ksft_dir/../../../include/uapi" \
+			-o "$path" "$ksft_dir/$2.c" || return 1
+	fi
+	printf -v "$1" %s "$path"
+}
+
+odx_ioctl_tool() { odx_tool ODX_IOCTL odx_ioctl "$1"; }
+odx_token_tool() { odx_tool ODX_TOKEN odx_token "$1"; }
+odx_cfr_tool() { odx_tool ODX_CFR odx_cfr "$1"; }
+
 # --- offload tokens -------------------------------------------------------------
 
-# odx_token_tool DIR: $ODX_TOKEN, the odx_token helper: installed next to
-# the scripts by the kselftest Makefile; in the repository, built in DIR
-odx_token_tool() {
-	ODX_TOKEN=${ODX_TOKEN:-$ksft_dir/odx_token}
-	[ -x "$ODX_TOKEN" ] && return 0
-	ODX_TOKEN=$1/odx_token
-	cc -O2 -Wall -D_GNU_SOURCE -I"$ksft_dir/../../../include/uapi" \
-		-o "$ODX_TOKEN" "$ksft_dir/odx_token.c"
-}
 
 # tok ARGS...: odx_token ARGS; its output line in $OUT (never fails)
 tok() {
@@ -369,14 +371,6 @@ tok_wait() {
 
 # --- REQ_OP_COPY and copy_file_range ------------------------------------------
 
-# odx_cfr_tool DIR: $ODX_CFR, the odx_cfr helper (copy_file_range): next to
-# the scripts when installed; in the repository, built in DIR
-odx_cfr_tool() {
-	ODX_CFR=${ODX_CFR:-$ksft_dir/odx_cfr}
-	[ -x "$ODX_CFR" ] && return 0
-	ODX_CFR=$1/odx_cfr
-	cc -O2 -Wall -D_GNU_SOURCE -o "$ODX_CFR" "$ksft_dir/odx_cfr.c"
-}
 
 # odx_queue NAME ATTR: /sys/block/<dm-N of NAME>/queue/ATTR (the path)
 odx_queue() {

@@ -270,14 +270,9 @@ w64k=$!
 wtrim=$!
 # all three asleep in the block layer, their bios past map()
 fence_waiting() {
-	local pid where
+	local pid
 	for pid in $w4k $w64k $wtrim; do
-		where=
-		read -r where 2>/dev/null < /proc/$pid/wchan
-		case $where in
-		submit_bio_wait | blk_io_schedule) ;;
-		*) return 1 ;;
-		esac
+		odx_bio_waiting $pid || return 1
 	done
 }
 seen=no
@@ -353,16 +348,10 @@ for s in 100 101; do
 done
 # both dd processes asleep in the block layer, waiting for their write
 both_wait() {
-	local s pid where
+	local s pid
 	for s in 100 101; do
 		read -r pid 2>/dev/null < $W/$s.pid || return 1
-		# wchan has no newline: read sets where and returns 1
-		where=
-		read -r where 2>/dev/null < /proc/$pid/wchan
-		case $where in
-		submit_bio_wait | blk_io_schedule) ;;
-		*) return 1 ;;
-		esac
+		odx_bio_waiting $pid || return 1
 	done
 }
 seen=no
